@@ -1,0 +1,120 @@
+"""Read side: the filtered, sorted, paginated complaint list with Chinese full-text search."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from xiaobao.auth.principal import Principal
+from xiaobao.auth.tables import Org
+from xiaobao.complaints.domain import OPEN_STATUSES, search_tokens
+from xiaobao.complaints.tables import Complaint
+
+SORTS: dict[str, Any] = {
+    "received": Complaint.received_at,
+    "due": Complaint.regulatory_due,
+    "status": Complaint.status,
+    "id": Complaint.id,
+}
+
+
+@dataclass
+class ComplaintFilter:
+    status: list[str] | None = None
+    org_code: str | None = None
+    business_line: str | None = None
+    cause: str | None = None
+    channel: str | None = None
+    due: str | None = None  # overdue | due_soon | contact_overdue
+    special_group: str | None = None
+    handler_id: int | None = None
+    q: str | None = None
+    received_from: datetime | None = None
+    received_to: datetime | None = None
+    sort: str = "-received"
+    page: int = 1
+    per_page: int = 20
+
+
+def _escape_like(s: str) -> str:
+    return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def text_condition(session: Session, q: str) -> Any:
+    """Full-text search on the description that works for Chinese on both databases.
+    PostgreSQL: bigram terms matched through the GIN index on to_tsvector('simple', search_doc),
+    then the exact substring is rechecked. SQLite: the substring match alone."""
+    q = q.strip()
+    exact = Complaint.description.like(f"%{_escape_like(q)}%", escape="\\")
+    if session.get_bind().dialect.name != "postgresql":
+        return exact
+    terms = search_tokens(q)
+    if not terms:
+        return exact
+    tsq = func.plainto_tsquery("simple", terms)
+    return and_(func.to_tsvector("simple", Complaint.search_doc).op("@@")(tsq), exact)
+
+
+def filtered(session: Session, who: Principal, f: ComplaintFilter, now: datetime, due_soon: timedelta) -> Select:
+    stmt = select(Complaint)
+    conds: list[Any] = []
+    join_org = who.scope_path != "/" or f.org_code
+    if join_org:
+        stmt = stmt.join(Org, Org.id == Complaint.org_id)
+        if who.scope_path != "/":
+            conds.append(Org.path.startswith(who.scope_path))
+    if f.org_code:
+        sub = select(Org.path).where(Org.code == f.org_code).scalar_subquery()
+        conds.append(Org.path.startswith(sub))
+    if f.status:
+        conds.append(Complaint.status.in_(f.status))
+    if f.business_line:
+        conds.append(or_(Complaint.business_line == f.business_line,
+                         Complaint.business_line.startswith(f.business_line + ".")))
+    if f.cause:
+        conds.append(or_(Complaint.cause == f.cause, Complaint.cause.startswith(f.cause + ".")))
+    if f.channel:
+        conds.append(Complaint.channel == f.channel)
+    if f.special_group:
+        conds.append(Complaint.special_groups.contains(f",{f.special_group},"))
+    if f.handler_id:
+        conds.append(Complaint.handler_id == f.handler_id)
+    if f.received_from:
+        conds.append(Complaint.received_at >= f.received_from)
+    if f.received_to:
+        conds.append(Complaint.received_at < f.received_to)
+    if f.due == "overdue":
+        conds += [Complaint.status.in_(OPEN_STATUSES), Complaint.regulatory_due < now]
+    elif f.due == "due_soon":
+        conds += [Complaint.status.in_(OPEN_STATUSES), Complaint.regulatory_due >= now,
+                  Complaint.regulatory_due < now + due_soon]
+    elif f.due == "contact_overdue":
+        conds += [Complaint.status.in_(OPEN_STATUSES), Complaint.first_contact_at.is_(None),
+                  Complaint.contact_due < now]
+    if f.q:
+        conds.append(text_condition(session, f.q))
+    return stmt.where(*conds)
+
+
+def list_complaints(session: Session, who: Principal, f: ComplaintFilter, now: datetime,
+                    due_soon: timedelta = timedelta(days=3)) -> tuple[int, list[Complaint]]:
+    base = filtered(session, who, f, now, due_soon)
+    total = session.scalar(select(func.count()).select_from(base.with_only_columns(Complaint.id).subquery())) or 0
+    key = f.sort.lstrip("-")
+    col = SORTS.get(key, Complaint.received_at)
+    order = col.desc() if f.sort.startswith("-") else col.asc()
+    per_page = max(1, min(f.per_page, 200))
+    page = max(1, f.page)
+    rows = session.scalars(base.order_by(order, Complaint.id.desc()).offset((page - 1) * per_page).limit(per_page))
+    return total, list(rows.unique())
+
+
+def breach_list(session: Session, who: Principal, now: datetime, within: timedelta) -> list[Complaint]:
+    """Open complaints whose regulatory deadline falls before now + within (overdue first)."""
+    f = ComplaintFilter(status=[s.value for s in OPEN_STATUSES])
+    stmt = filtered(session, who, f, now, within).where(Complaint.regulatory_due < now + within)
+    return list(session.scalars(stmt.order_by(Complaint.regulatory_due).limit(500)).unique())

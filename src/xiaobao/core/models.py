@@ -1,0 +1,10 @@
+"""Imports every module's tables so Base.metadata is complete (for Alembic and test setup)."""
+
+from __future__ import annotations
+
+from xiaobao.auth import tables as _auth  # noqa: F401
+from xiaobao.complaints import tables as _complaints  # noqa: F401
+from xiaobao.core import audit as _audit  # noqa: F401
+from xiaobao.core.db import Base
+
+metadata = Base.metadata

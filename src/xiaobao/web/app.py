@@ -1,0 +1,68 @@
+"""The application factory: one FastAPI app serving the JSON API (/api/v1, OpenAPI at /api/docs)
+and the HTML pages."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from xiaobao.bootstrap import Container
+from xiaobao.core.errors import FieldProblem, Unauthenticated, ValidationFailed, XiaobaoError
+from xiaobao.web.validation import bilingual_problem
+
+log = logging.getLogger("xiaobao.web")
+STATIC = Path(__file__).parent / "static"
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
+
+
+def create_app(container: Container) -> FastAPI:
+    app = FastAPI(title="xiaobao 消保", version="0.1.0", docs_url="/api/docs", redoc_url=None,
+                  openapi_url="/api/openapi.json")
+    app.state.container = container
+
+    @app.exception_handler(XiaobaoError)
+    async def _domain_error(request: Request, exc: XiaobaoError) -> Response:
+        if isinstance(exc, Unauthenticated) and _wants_html(request):
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        if _wants_html(request):
+            from xiaobao.web.templating import render
+
+            return render(request, "error.html", {"error": exc}, status_code=exc.status_code)  # type: ignore[no-any-return]
+        return JSONResponse(exc.to_dict(), status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        problems = [bilingual_problem(e) for e in exc.errors()]
+        return await _domain_error(request, ValidationFailed(problems))
+
+    @app.middleware("http")
+    async def _security_headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    from xiaobao.complaints import api as complaints_api
+    from xiaobao.complaints import pages as complaints_pages
+    from xiaobao.web import pages as web_pages
+
+    app.include_router(web_pages.router)
+    app.include_router(complaints_api.router)
+    app.include_router(complaints_api.public_router)
+    app.include_router(complaints_pages.router)
+    return app
+
+
+__all__ = ["create_app", "FieldProblem"]

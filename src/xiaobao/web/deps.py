@@ -1,0 +1,100 @@
+"""Typed FastAPI dependencies: the container, a unit of work per request, the current principal."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from xiaobao.auth import services as auth
+from xiaobao.auth.principal import Principal
+from xiaobao.auth.roles import Perm
+from xiaobao.bootstrap import Container
+from xiaobao.core.db import UnitOfWork
+from xiaobao.core.errors import Forbidden, Unauthenticated
+
+SESSION_COOKIE = "xb_session"
+LANG_COOKIE = "xb_lang"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def get_container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+def get_uow(request: Request) -> Iterator[UnitOfWork]:
+    container = get_container(request)
+    with container.uow() as uow:
+        yield uow
+        events = uow.collect_events()
+    container.publish(events)
+
+
+UowDep = Annotated[UnitOfWork, Depends(get_uow)]
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def get_lang(request: Request) -> str:
+    lang = request.cookies.get(LANG_COOKIE) or request.app.state.container.settings.default_lang
+    return lang if lang in ("zh", "en") else "zh"
+
+
+LangDep = Annotated[str, Depends(get_lang)]
+
+
+async def _csrf_value(request: Request) -> str | None:
+    header = request.headers.get("x-csrf-token")
+    if header:
+        return header
+    ctype = request.headers.get("content-type", "")
+    if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()
+        value = form.get("csrf_token")
+        return value if isinstance(value, str) else None
+    return None
+
+
+async def get_principal(request: Request, uow: UowDep, container: ContainerDep) -> Principal:
+    """Bearer API token (integrations) or session cookie (people). Cookie-authenticated unsafe
+    requests must carry the session's CSRF token (header X-CSRF-Token or form field csrf_token)."""
+    now = container.clock.now()
+    ip = client_ip(request)
+    authz = request.headers.get("authorization", "")
+    if authz.lower().startswith("bearer "):
+        user = auth.resolve_api_token(uow.session, authz[7:].strip(), now)
+        uow.commit()
+        return auth.principal_for(user, ip, via_token=True)
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise Unauthenticated()
+    user, sess = auth.resolve_session(uow.session, token, now)
+    request.state.csrf_token = sess.csrf_token
+    if request.method not in SAFE_METHODS:
+        sent = await _csrf_value(request)
+        if not sent or not secrets.compare_digest(sent, sess.csrf_token):
+            raise Forbidden("表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试",
+                               "Form expired or of unknown origin (CSRF check failed); reload and retry")
+    principal = auth.principal_for(user, ip)
+    request.state.principal = principal
+    return principal
+
+
+CurrentUser = Annotated[Principal, Depends(get_principal)]
+
+
+def require(perm: Perm):  # type: ignore[no-untyped-def]
+    def _dep(who: CurrentUser) -> Principal:
+        if not who.can(perm):
+            raise Forbidden()
+        return who
+
+    return Depends(_dep)
