@@ -13,9 +13,10 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import sessionmaker
 
@@ -41,6 +42,20 @@ def pg_available() -> bool:
         return True
     except Exception:
         return False
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing() -> Iterator[None]:
+    """Argon2 at production cost takes ~0.1 s a hash and every `world` hashes 13 passwords; tests use
+    the cheapest valid parameters (hashes stay real argon2id, verified by the same code)."""
+    from argon2 import PasswordHasher
+
+    from xiaobao.auth import services as auth_services
+
+    saved = auth_services._hasher
+    auth_services._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    yield
+    auth_services._hasher = saved
 
 
 @pytest.fixture(scope="session")
@@ -71,8 +86,26 @@ _engines: dict[str, Engine] = {}
 def migrated_engine(url: str) -> Engine:
     if url not in _engines:
         migrate.upgrade(url)
-        _engines[url] = make_engine(url)
+        engine = make_engine(url)
+        if url.startswith("sqlite"):
+            _real_sqlite_transactions(engine)
+        _engines[url] = engine
     return _engines[url]
+
+
+def _real_sqlite_transactions(engine: Engine) -> None:
+    """pysqlite starts a transaction only before the first INSERT/UPDATE/DELETE, so a SAVEPOINT opened
+    first acts as BEGIN and releasing it COMMITs: the services' commits would escape the test's
+    rolled-back transaction. Let SQLAlchemy emit BEGIN itself (the recipe in SQLAlchemy's pysqlite
+    notes), so every test really starts from the empty migrated database."""
+
+    @event.listens_for(engine, "connect")
+    def _no_implicit_begin(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 09:10:38.614928
+Create Date: 2026-11-29 09:23:00.691213
 """
 from __future__ import annotations
 
@@ -180,6 +180,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['merged_into_id'], ['complaint.id'], name=op.f('fk_complaint_merged_into_id_complaint')),
     sa.ForeignKeyConstraint(['org_id'], ['org.id'], name=op.f('fk_complaint_org_id_org')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_complaint')),
+    sa.UniqueConstraint('regulator_ref', name=op.f('uq_complaint_regulator_ref')),
     sa.UniqueConstraint('tracking_no', name=op.f('uq_complaint_tracking_no'))
     )
     with op.batch_alter_table('complaint', schema=None) as batch_op:

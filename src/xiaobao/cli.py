@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import Progress
+
+if TYPE_CHECKING:
+    from xiaobao.bootstrap import Container
+    from xiaobao.complaints.imports import ImportReport
 
 app = typer.Typer(help="xiaobao 消保: consumer protection and claims service platform", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema")
@@ -48,11 +51,22 @@ def db_check() -> None:
 
 
 @app.command()
-def demo(n: Annotated[int, typer.Option(help="complaints to generate")] = 400, seed: int = 20240315) -> None:
+def demo(n: Annotated[int, typer.Option(help="complaints to generate")] = 400, seed: int = 20240315,
+         if_empty: Annotated[bool, typer.Option(help="do nothing if the database has data")] = False) -> None:
     """Load the demo organisation, a user for every role and realistic complaints (empty database)."""
+    from sqlalchemy import select
+
+    from xiaobao.auth.tables import Org
     from xiaobao.demo.load import DEMO_PASSWORD, load_demo
 
     container = _container()
+    with container.uow() as uow:
+        has_data = uow.session.scalar(select(Org.id).limit(1)) is not None
+    if has_data:
+        if if_empty:
+            console.print("database already has data; demo not loaded")
+            return
+        raise typer.BadParameter("the database already has data; demo data loads only into an empty database")
     with Progress(console=console) as progress:
         task = progress.add_task("demo complaints", total=n)
         counts = load_demo(container, n=n, seed=seed, progress=lambda i: progress.update(task, completed=i))
@@ -106,9 +120,144 @@ def user_token(username: str, name: str = "integration") -> None:
     console.print(raw)
 
 
-def main() -> None:  # pragma: no cover
-    os.environ.setdefault("XIAOBAO_DEMO", os.environ.get("XIAOBAO_DEMO", "0"))
-    app()
+def _run_import(c: Container, file: Path, data: bytes, as_user: str) -> tuple[ImportReport, list[object]]:
+    """Run one import as `as_user` in its own unit of work; returns the report and the committed events."""
+    from sqlalchemy import select
+
+    from xiaobao.auth import services as auth
+    from xiaobao.auth.tables import User
+    from xiaobao.complaints import imports
+    from xiaobao.complaints.services import IntakeContext
+    from xiaobao.core.errors import XiaobaoError
+
+    with c.uow() as uow:
+        user = uow.session.scalar(select(User).where(User.username == as_user))
+        if user is None or not user.active:
+            raise typer.BadParameter(f"unknown or inactive user {as_user!r}", param_hint="--as")
+        who = auth.principal_for(user, ip="cli")
+        ctx = IntakeContext(now=c.clock.now(), calendar=c.calendar,
+                            contact_workdays=c.settings.contact_target_workdays)
+        try:
+            with Progress(console=console, transient=True) as progress:
+                task = progress.add_task("导入 / importing", total=None)
+                result = imports.import_regulator_complaints(
+                    uow, who, file.name, data, ctx,
+                    progress=lambda i, n: progress.update(task, completed=i, total=n))
+        except XiaobaoError as e:
+            console.print(f"[red]{e.zh}[/red]\n{e.en}")
+            for p in e.problems:
+                console.print(f"  - {p.zh} / {p.en}")
+            raise typer.Exit(1) from e
+        events = uow.collect_events()
+    return result, events
 
 
-__all__ = ["app", "Path"]
+@complaints_app.command("import-regulator")
+def import_regulator(
+    file: Annotated[Path, typer.Argument(help="the regulator's .xlsx or .csv file")],
+    as_user: Annotated[str, typer.Option("--as", help="the importing user (needs complaint.import)")],
+    report: Annotated[Path | None, typer.Option(help="also write the results workbook (.xlsx) here")] = None,
+    lang: Annotated[str, typer.Option(help="language of the messages: zh or en")] = "zh",
+) -> None:
+    """Import regulator-forwarded complaints (监管转办). Bad rows are reported and skipped; the exit code is
+    non-zero only when the file itself cannot be read."""
+    from rich.table import Table
+
+    from xiaobao.complaints import imports
+
+    zh = lang != "en"
+    try:
+        data = file.read_bytes()
+    except OSError as e:
+        console.print(f"[red]无法读取文件 / cannot read the file[/red] {file}: {e.strerror or e}")
+        raise typer.Exit(1) from e
+    c = _container()
+    try:
+        result, events = _run_import(c, file, data, as_user)
+    finally:
+        if c.engine is not None:
+            c.engine.dispose()
+    c.publish(events)
+
+    counts = Table(title=f"{'导入结果' if zh else 'Import report'}: {result.filename}")
+    count_heads = (("数据行", "rows"), ("已导入", "imported"), ("重复，已跳过", "duplicates"),
+                   ("未导入", "failed"))
+    for head in count_heads:
+        counts.add_column(head[0] if zh else head[1], justify="right")
+    counts.add_row(str(result.rows), f"[green]{result.imported}[/green]",
+                   f"[yellow]{result.duplicates}[/yellow]", f"[red]{result.failed}[/red]")
+    console.print(counts)
+    rows = Table(show_lines=False)
+    row_heads = (("行号", "row"), ("结果", "outcome"), ("转办编号", "regulator ref"),
+                 ("投诉编号", "tracking no"), ("说明", "note"))
+    for head in row_heads:
+        rows.add_column(head[0] if zh else head[1], overflow="fold")
+    colour = {"imported": "green", "duplicate": "yellow", "failed": "red"}
+    for o in result.ordered():
+        label = imports.STATUS_LABELS[o.status][0 if zh else 1]
+        rows.add_row(str(o.row), f"[{colour[o.status]}]{label}[/]", o.regulator_ref or "—",
+                     o.tracking_no or "—", o.note("zh" if zh else "en"))
+    console.print(rows)
+    if report is not None:
+        report.write_bytes(imports.report_workbook(result, "zh" if zh else "en"))
+        console.print(f"{'结果已写入' if zh else 'report written to'} {report}")
+
+
+@complaints_app.command("export-stats")
+def export_stats(
+    start: Annotated[str, typer.Option(help="first day, YYYY-MM-DD (Asia/Shanghai)")],
+    end: Annotated[str, typer.Option(help="last day, YYYY-MM-DD (Asia/Shanghai), included")],
+    org: Annotated[str, typer.Option(help="org code whose subtree is reported, e.g. FJ (HQ for everything)")],
+    out: Annotated[Path, typer.Option(help="the .xlsx file to write")],
+) -> None:
+    """Write the regulator statistics (line × cause × branch) for a period as an .xlsx workbook.
+
+    Runs as the system with the explicit org scope given; the export is recorded in the audit log."""
+    from dataclasses import replace
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from xiaobao.auth.principal import SYSTEM
+    from xiaobao.auth.tables import Org
+    from xiaobao.complaints import reports
+    from xiaobao.core import audit
+    from xiaobao.core.errors import XiaobaoError
+
+    try:
+        d0, d1 = date.fromisoformat(start), date.fromisoformat(end)
+    except ValueError as e:
+        raise typer.BadParameter(f"dates must be YYYY-MM-DD: {e}") from e
+    c = _container()
+    with c.uow() as uow:
+        node = uow.session.scalar(select(Org).where(Org.code == org))
+        if node is None:
+            raise typer.BadParameter(f"unknown org {org}")
+        who = replace(SYSTEM, scope_path=node.path, org_id=node.id, display_name="系统（命令行导出）")
+        now = c.clock.now()
+        try:
+            report = reports.regulator_report(uow.session, who, d0, d1, "zh", org_code=org, now=now)
+        except XiaobaoError as e:
+            raise typer.BadParameter(e.zh + " / " + e.en) from e
+        out.write_bytes(reports.regulator_xlsx(report))
+        audit.record(uow.session, at=now, actor_id=None, actor_label=who.label, action="stats.export",
+                     entity_type="report", entity_id=None,
+                     after={"report": "regulator", "start": start, "end": end, "org": org, "via": "cli"})
+        uow.commit()
+    console.print(f"wrote {out}: {report.totals.received} received, {report.totals.decided} decided, "
+                  f"{len(report.rows)} detail rows")
+
+
+def main() -> None:
+    """Entry point: configuration errors are reported in one readable line, not a traceback."""
+    from pydantic import ValidationError
+
+    try:
+        app()
+    except ValidationError as e:
+        for err in e.errors():
+            console.print(f"[red]configuration error:[/red] {err['msg'].removeprefix('Value error, ')}")
+        raise SystemExit(2) from None
+
+
+__all__ = ["app", "main"]

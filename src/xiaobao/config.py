@@ -31,6 +31,45 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=20, ge=0)
 
+    # --- notifications: e-mail (SMTP), SMS file drop, links in messages
+    base_url: str = "http://127.0.0.1:8000"
+    """Public address of the app, used for links in e-mails."""
+    email_backend: str = "auto"
+    """auto (smtp when XIAOBAO_SMTP_HOST is set, else memory) | smtp | memory | file."""
+    email_file_dir: Path | None = None
+    """Directory for the file-drop e-mail sender (email_backend=file); one file per message."""
+    sms_file_dir: Path | None = None
+    """Directory for the file-drop SMS gateway (sms_gateway=file); one file per message."""
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "xiaobao@localhost"
+    smtp_tls: str = "starttls"
+    """starttls | ssl | none."""
+    smtp_timeout_seconds: float = Field(default=15.0, gt=0)
+    delivery_max_attempts: int = Field(default=5, ge=1)
+    delivery_backoff_seconds: int = Field(default=60, ge=1)
+    """First retry delay; doubles after every failure (capped at 6 hours)."""
+    supervision_reply_hours: int = Field(default=48, ge=1)
+    """Default reply deadline of a 督办 notice."""
+
+    # --- reminders and escalation, per track ("complaint.regulatory", "complaint.contact", "supervision", ...)
+    reminder_lead_hours: dict[str, float] = Field(default_factory=dict)
+    """Hours before the due moment when the owner is reminded, e.g. '{"complaint.regulatory": 48}'."""
+    escalate_after_hours: dict[str, float] = Field(default_factory=dict)
+    """Hours after the due moment when an overdue item goes to the superior org's officer."""
+
+    # --- background jobs
+    inprocess_jobs: bool = True
+    """On SQLite the web app runs the jobs in a background thread; on PostgreSQL `xiaobao worker` does."""
+    job_poll_seconds: float = Field(default=5.0, gt=0)
+    job_intervals: dict[str, int] = Field(default_factory=dict)
+    """Seconds between runs per job name, overriding the code's defaults, e.g. '{"notifications.deliver": 10}'."""
+    sweep_batch_size: int = Field(default=500, ge=1)
+    sweep_batch_delay_ms: int = Field(default=0, ge=0)
+    """Test and benchmark hook: pause inside each sweep batch before it commits."""
+
     @model_validator(mode="after")
     def _refuse_insecure_secret(self) -> Settings:
         if not self.demo and self.secret_key == INSECURE_DEFAULT_SECRET:

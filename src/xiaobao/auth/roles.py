@@ -36,6 +36,7 @@ class Perm(StrEnum):
     PII_VIEW = "pii.view"
     STATS_VIEW = "stats.view"
     AUDIT_VIEW = "audit.view"
+    SUPERVISE = "supervision.send"
     ADMIN = "admin"
 
 
@@ -52,6 +53,8 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.PII_VIEW: frozenset({R.OFFICER, R.HANDLER}),
     Perm.STATS_VIEW: frozenset({R.OFFICER, R.BRANCH_MANAGER, R.AUDITOR}),
     Perm.AUDIT_VIEW: frozenset({R.AUDITOR, R.ADMIN}),
+    # 督办: consumer-protection officers send supervision notices that need a reply
+    Perm.SUPERVISE: frozenset({R.OFFICER}),
     Perm.ADMIN: frozenset({R.ADMIN}),
 }
 

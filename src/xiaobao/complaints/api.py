@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, File, Header, Query, Request, UploadFile
+from fastapi.responses import FileResponse, JSONResponse
 
-from xiaobao.auth.principal import SYSTEM, Principal
+from xiaobao.auth.principal import Principal
 from xiaobao.auth.roles import Perm
 from xiaobao.complaints import deadlines, queries, services
 from xiaobao.complaints.domain import OPEN_STATUSES, Action, Status, status_label
@@ -27,15 +27,10 @@ from xiaobao.complaints.schemas import (
 from xiaobao.complaints.tables import Complaint
 from xiaobao.core import pii
 from xiaobao.core.errors import FieldProblem, ValidationFailed
-from xiaobao.web.deps import ContainerDep, CurrentUser, UowDep
+from xiaobao.web.deps import ContainerDep, CurrentUser, UowDep, client_ip
 
 router = APIRouter(prefix="/api/v1/complaints", tags=["complaints"])
 public_router = APIRouter(prefix="/api/v1/public", tags=["public"])
-
-
-def deadline_view(c: Complaint, now: datetime, due_soon: timedelta) -> deadlines.DeadlineView:
-    done = c.decided_at if c.status not in OPEN_STATUSES else None
-    return deadlines.assess(c.regulatory_due, now, done, due_soon=due_soon, paused=c.paused_since is not None)
 
 
 def to_public(c: Complaint, who: Principal, now: datetime, due_soon: timedelta, *, reveal: bool = False,
@@ -52,7 +47,7 @@ def to_public(c: Complaint, who: Principal, now: datetime, due_soon: timedelta, 
         cause=c.cause, demand=c.demand, channel=c.channel, regulator_ref=c.regulator_ref,
         description=pii.mask_text(c.description) if masked else c.description,
         received_at=c.received_at, regulatory_due=c.regulatory_due, contact_due=c.contact_due,
-        deadline_state=deadline_view(c, now, due_soon).state.value, extension_level=c.extension_level,
+        deadline_state=services.deadline_state(c, now, due_soon), extension_level=c.extension_level,
         extension2_requested=c.extension2_requested, paused=c.paused_since is not None, decided_at=c.decided_at,
         decision_outcome=c.decision_outcome, decision=c.decision, closed_at=c.closed_at, on_time=c.on_time,
     ).model_dump(mode="json")
@@ -63,7 +58,7 @@ def to_item(c: Complaint, now: datetime, due_soon: timedelta, lang: str = "zh") 
         id=c.id, tracking_no=c.tracking_no, status=c.status, status_label=status_label(c.status, lang),
         org_name=c.org.name(lang), complainant_name=pii.mask_name(c.complainant_name),
         business_line=c.business_line, cause=c.cause, channel=c.channel, received_at=c.received_at,
-        regulatory_due=c.regulatory_due, deadline_state=deadline_view(c, now, due_soon).state.value,
+        regulatory_due=c.regulatory_due, deadline_state=services.deadline_state(c, now, due_soon),
         special_groups=c.groups(), handler=c.handler.display_name if c.handler else None,
     )
 
@@ -99,7 +94,7 @@ def create(data: ComplaintCreate, uow: UowDep, who: CurrentUser, container: Cont
     uow.commit()
     from xiaobao.complaints.events import ComplaintReceived
 
-    uow.emit(ComplaintReceived(c.id))
+    uow.emit(ComplaintReceived(c.id, phone=c.phone, tracking_no=c.tracking_no))
     return JSONResponse(body, status_code=201)
 
 
@@ -196,26 +191,24 @@ def notice(complaint_id: int, uow: UowDep, who: CurrentUser) -> dict[str, Any]:
 
 
 @public_router.post("/complaints", status_code=201, summary="Consumer files a complaint (no login)")
-def public_create(data: ComplaintCreate, uow: UowDep, container: ContainerDep) -> dict[str, Any]:
-    from xiaobao.complaints.events import ComplaintReceived
-
-    data = data.model_copy(update={"received_at": None, "regulator_ref": None})
-    c = services.create_complaint(uow.session, SYSTEM, data, _ctx(container), public=True)
-    uow.commit()
-    uow.emit(ComplaintReceived(c.id))
+def public_create(data: ComplaintCreate, request: Request, uow: UowDep,
+                  container: ContainerDep) -> dict[str, Any]:
+    c = services.create_public_complaint(uow, data, _ctx(container), client_ip(request))
     return {"tracking_no": c.tracking_no, "status": c.status, "status_label": status_label(c.status),
             "regulatory_due": c.regulatory_due.isoformat() if c.regulatory_due else None}
 
 
 @public_router.post("/track/code", status_code=202, summary="Text a one-time code to the complainant")
-def track_code(req: TrackRequest, uow: UowDep, container: ContainerDep) -> dict[str, str]:
-    services.send_tracking_code(uow, req.tracking_no, container.clock.now(), container.sms)
+def track_code(req: TrackRequest, request: Request, uow: UowDep, container: ContainerDep) -> dict[str, str]:
+    services.send_tracking_code(uow, req.tracking_no, container.clock.now(), container.sms,
+                                ip=client_ip(request))
     return {"message_zh": "如编号正确，验证码已发送至登记的手机", "message_en": "If the number exists, a code was sent"}
 
 
 @public_router.post("/track", summary="Follow a complaint with its tracking number and the texted code")
-def track(req: TrackVerify, uow: UowDep, container: ContainerDep) -> dict[str, Any]:
-    c = services.verify_tracking_code(uow, req.tracking_no, req.code, container.clock.now())
+def track(req: TrackVerify, request: Request, uow: UowDep, container: ContainerDep) -> dict[str, Any]:
+    c = services.verify_tracking_code(uow, req.tracking_no, req.code, container.clock.now(),
+                                      ip=client_ip(request))
     return {
         "tracking_no": c.tracking_no, "status": c.status, "status_label": status_label(c.status),
         "received_at": c.received_at.isoformat(),
@@ -223,3 +216,42 @@ def track(req: TrackVerify, uow: UowDep, container: ContainerDep) -> dict[str, A
         "notice": c.notice_text,
         "events": [{"at": e.at.isoformat(), "kind": e.kind} for e in services.public_timeline(uow.session, c)],
     }
+
+
+# ---------------------------------------------------------------- attachments
+
+
+def _attachment_json(a: Any) -> dict[str, Any]:
+    return {"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size,
+            "sha256": a.sha256, "uploaded_at": a.uploaded_at.isoformat(),
+            "url": f"/api/v1/complaints/{a.complaint_id}/attachments/{a.id}"}
+
+
+@router.post("/{complaint_id}/attachments", status_code=201, summary="Upload an attachment (multipart: file)")
+def upload_attachment(complaint_id: int, file: Annotated[UploadFile, File()], uow: UowDep, who: CurrentUser,
+                      container: ContainerDep) -> dict[str, Any]:
+    from xiaobao.complaints import attachments
+
+    limit = container.settings.attachment_max_bytes
+    data = file.file.read(limit + 1)  # one byte over the limit is enough to refuse it
+    att = attachments.add_attachment(uow, who, complaint_id, file.filename, file.content_type, data,
+                                     container.clock.now(), container.settings)
+    return _attachment_json(att)
+
+
+@router.get("/{complaint_id}/attachments")
+def list_attachments(complaint_id: int, uow: UowDep, who: CurrentUser) -> list[dict[str, Any]]:
+    from xiaobao.complaints import attachments
+
+    return [_attachment_json(a) for a in attachments.list_attachments(uow.session, who, complaint_id)]
+
+
+@router.get("/{complaint_id}/attachments/{attachment_id}", response_class=FileResponse)
+def download_attachment(complaint_id: int, attachment_id: int, uow: UowDep, who: CurrentUser,
+                        container: ContainerDep) -> FileResponse:
+    from xiaobao.complaints import attachments
+
+    att, path = attachments.open_attachment(uow, who, complaint_id, attachment_id, container.clock.now(),
+                                            container.settings)
+    return FileResponse(path, media_type=att.content_type, filename=att.filename,
+                        headers={"Cache-Control": "private, no-store"})

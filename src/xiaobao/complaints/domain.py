@@ -98,6 +98,12 @@ class Transition:
     """Only the assigned handler (or an officer) may do it."""
     superior: bool = False
     """Must be done by the superior org of the handling org (or above)."""
+    alt_targets: frozenset[Status] = frozenset()
+    """Statuses the request may choose instead of `target` (a 核查 conclusion closes or reopens)."""
+
+    def targets(self, source: Status) -> frozenset[Status]:
+        """Every status this transition can lead to from `source`."""
+        return frozenset({self.target or source}) | self.alt_targets
 
 
 S = Status
@@ -119,7 +125,8 @@ TRANSITIONS: dict[Action, Transition] = {
         Transition(Action.WITHDRAW, OPEN_STATUSES, S.WITHDRAWN, Perm.COMPLAINT_HANDLE),
         Transition(Action.MERGE, OPEN_STATUSES, S.MERGED, Perm.COMPLAINT_ASSIGN),
         Transition(Action.REQUEST_REVIEW, frozenset({S.DECIDED, S.CLOSED}), S.REVIEW, Perm.COMPLAINT_HANDLE),
-        Transition(Action.CONCLUDE_REVIEW, frozenset({S.REVIEW}), None, Perm.COMPLAINT_APPROVE, superior=True),
+        Transition(Action.CONCLUDE_REVIEW, frozenset({S.REVIEW}), S.CLOSED, Perm.COMPLAINT_APPROVE,
+                   superior=True, alt_targets=frozenset({S.HANDLING})),
         Transition(Action.REOPEN, frozenset({S.DECIDED, S.CLOSED}), S.HANDLING, Perm.COMPLAINT_APPROVE),
     ]
 }
@@ -229,4 +236,23 @@ def search_tokens(text: str) -> str:
     for run in _CJK.findall(low):
         terms.extend([run] if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)])
     terms.extend(_WORD.findall(low))
+    return " ".join(dict.fromkeys(terms))
+
+
+def search_query_terms(query: str) -> str:
+    """The index terms of `query` that every text containing `query` is sure to have among its
+    `search_tokens`, so they can narrow a substring search through the index without losing matches.
+
+    Bigrams of CJK runs always qualify. A one-character CJK run or an ASCII word qualifies only when
+    `query` itself shows where it ends on both sides: "损" or "C123" at an edge of the query may be part
+    of a longer run in the text ("定损", "c12345"), whose terms differ. Empty: search by substring alone."""
+    low = query.lower()
+    terms: list[str] = []
+    for m in _CJK.finditer(low):
+        run = m.group()
+        if len(run) > 1:
+            terms.extend(run[i : i + 2] for i in range(len(run) - 1))
+        elif m.start() > 0 and m.end() < len(low):
+            terms.append(run)
+    terms.extend(m.group() for m in _WORD.finditer(low) if m.start() > 0 and m.end() < len(low))
     return " ".join(dict.fromkeys(terms))

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from xiaobao.auth.principal import Principal
 from xiaobao.auth.tables import Org
-from xiaobao.complaints.domain import OPEN_STATUSES, search_tokens
+from xiaobao.complaints.domain import OPEN_STATUSES, search_query_terms
 from xiaobao.complaints.tables import Complaint
 
 SORTS: dict[str, Any] = {
@@ -45,14 +45,16 @@ def _escape_like(s: str) -> str:
 
 
 def text_condition(session: Session, q: str) -> Any:
-    """Full-text search on the description that works for Chinese on both databases.
-    PostgreSQL: bigram terms matched through the GIN index on to_tsvector('simple', search_doc),
-    then the exact substring is rechecked. SQLite: the substring match alone."""
+    """Full-text search on the description that works for Chinese on both databases: the query is a
+    literal substring (LIKE wildcards escaped), ASCII letters match either case.
+    PostgreSQL: the query's index terms (`search_query_terms`) narrow the rows through the GIN index
+    on to_tsvector('simple', search_doc), then the exact substring is rechecked. SQLite: the
+    substring match alone."""
     q = q.strip()
-    exact = Complaint.description.like(f"%{_escape_like(q)}%", escape="\\")
+    exact = Complaint.description.ilike(f"%{_escape_like(q)}%", escape="\\")
     if session.get_bind().dialect.name != "postgresql":
         return exact
-    terms = search_tokens(q)
+    terms = search_query_terms(q)
     if not terms:
         return exact
     tsq = func.plainto_tsquery("simple", terms)

@@ -42,7 +42,16 @@ from xiaobao.complaints.taxonomy import load_taxonomy
 from xiaobao.core import audit, pii
 from xiaobao.core.calendar import WorkCalendar
 from xiaobao.core.db import UnitOfWork
-from xiaobao.core.errors import Conflict, FieldProblem, NotFound, ValidationFailed, XiaobaoError
+from xiaobao.core.errors import (
+    Conflict,
+    FieldProblem,
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    RateLimited,
+    ValidationFailed,
+    XiaobaoError,
+)
 
 # ---------------------------------------------------------------- access
 
@@ -107,6 +116,10 @@ def validate_intake(session: Session, who: Principal, data: ComplaintCreate, now
             clean["id_number"] = pii.validate_id_number(data.id_number)
         except ValueError as e:
             problems.append(_problem("id_number", *_split(e)))
+    if data.regulator_ref and session.scalar(
+            select(Complaint.id).where(Complaint.regulator_ref == data.regulator_ref)) is not None:
+        problems.append(_problem("regulator_ref", f"转办编号「{data.regulator_ref}」已登记",
+                                 f"regulator reference {data.regulator_ref!r} is already registered"))
     received = data.received_at or now
     if received.tzinfo is None:
         problems.append(_problem("received_at", "接收时间须带时区", "received_at must include a time zone"))
@@ -195,7 +208,7 @@ def create_complaint(session: Session, who: Principal, data: ComplaintCreate, ct
     )
     session.add(c)
     session.flush()
-    _event(session, c, who, ctx.now, "received", None, {"channel": c.channel})
+    _event(session, c, who, received, "received", None, {"channel": c.channel})
     audit.record(session, at=ctx.now, actor_id=who.user_id, actor_label=who.label, action="complaint.create",
                  entity_type="complaint", entity_id=c.id, after=_audit_view(c), ip=who.ip)
     return c
@@ -231,7 +244,7 @@ def intake_idempotent(uow: UnitOfWork, who: Principal, data: ComplaintCreate, ct
         if existing is None:
             raise
         return _replay(existing, digest)
-    uow.emit(ComplaintReceived(c.id))
+    uow.emit(ComplaintReceived(c.id, phone=c.phone, tracking_no=c.tracking_no))
     return 201, body, False
 
 
@@ -261,9 +274,11 @@ def _check_version(c: Complaint, version: int) -> None:
 
 
 def _pauses(session: Session, c: Complaint) -> list[deadlines.Pause]:
-    rows = session.scalars(select(ComplaintPause).where(ComplaintPause.complaint_id == c.id,
-                                                        ComplaintPause.start >= c.clock_start))
-    return [deadlines.Pause(r.start, r.end) for r in rows]
+    # rows already in the session keep their unflushed changes (a pause just ended)
+    with session.no_autoflush:
+        rows = session.scalars(select(ComplaintPause).where(ComplaintPause.complaint_id == c.id,
+                                                            ComplaintPause.start >= c.clock_start))
+        return [deadlines.Pause(r.start, r.end) for r in rows]
 
 
 def refresh_due(session: Session, c: Complaint) -> None:
@@ -296,7 +311,8 @@ def act(uow: UnitOfWork, who: Principal, complaint_id: int, action: Action, req:
     _check_version(c, req.version)
     check(action, snapshot(c), who, now)
     before = _audit_view(c)
-    APPLY[action](s, c, who, req, now)
+    with s.no_autoflush:  # one UPDATE per action: the version moves by exactly one
+        APPLY[action](s, c, who, req, now)
     c.updated_at = now
     try:
         s.flush()
@@ -329,7 +345,7 @@ def _accept(s: Session, c: Complaint, who: Principal, req: ActionRequest, now: d
         raise ValidationFailed([_problem("handler_id", "承办人须属于承办机构或其上级机构",
                                          "the handler must belong to the handling org or above")])
     previous = c.handler_id
-    c.handler_id = handler.id
+    c.handler = handler  # the relationship too, so the answer shows the new handler
     if c.status == Status.RECEIVED:
         c.status = Status.ACCEPTED
         c.accepted_at = now
@@ -368,9 +384,9 @@ def _reject_ext2(s: Session, c: Complaint, who: Principal, req: ActionRequest, n
 
 def _pause(s: Session, c: Complaint, who: Principal, req: ActionRequest, now: datetime) -> None:
     reason = _reason(req, "鉴定/检测/评估事项", "appraisal reason")
-    c.paused_since = now
     s.add(ComplaintPause(complaint_id=c.id, start=now, end=None, reason=reason))
-    s.flush()
+    s.flush()  # the new pause only: the complaint itself is written once, at the end of act()
+    c.paused_since = now
     refresh_due(s, c)
     _event(s, c, who, now, "paused", reason)
 
@@ -380,7 +396,6 @@ def _resume(s: Session, c: Complaint, who: Principal, req: ActionRequest, now: d
     if row is not None:
         row.end = now
     c.paused_since = None
-    s.flush()
     refresh_due(s, c)
     _event(s, c, who, now, "resumed", req.reason)
 
@@ -494,23 +509,46 @@ APPLY = {
 assert set(APPLY) == set(Action)
 
 
+# ---------------------------------------------------------------- deadline view
+
+UNTIMED = frozenset({Status.WITHDRAWN, Status.MERGED})
+"""Handling ended without a decision: the regulatory clock no longer applies."""
+
+
+def deadline_view(c: Complaint, now: datetime, due_soon: timedelta) -> deadlines.DeadlineView | None:
+    """The regulatory deadline as staff and the API see it; None once handling ended without a decision."""
+    if c.status in UNTIMED:
+        return None
+    done = c.decided_at if c.status not in OPEN_STATUSES else None
+    return deadlines.assess(c.regulatory_due, now, done, due_soon=due_soon, paused=c.paused_since is not None)
+
+
+def deadline_state(c: Complaint, now: datetime, due_soon: timedelta) -> str:
+    view = deadline_view(c, now, due_soon)
+    return "untimed" if view is None else view.state.value
+
+
 # ---------------------------------------------------------------- handling record
 
 
-def _handling(s: Session, who: Principal, complaint_id: int) -> Complaint:
-    c = access_complaint(s, who, complaint_id, Perm.COMPLAINT_HANDLE)
-    if c.handler_id != who.user_id and not who.can(Perm.COMPLAINT_ASSIGN):
-        raise XiaobaoError("只有承办人或消保专员可以记录处理过程",
-                           "Only the assigned handler or an officer may add to the handling record")
-    if c.status not in OPEN_STATUSES | {Status.DECIDED, Status.REVIEW}:
-        raise XiaobaoError("已办结的投诉不能再添加处理记录", "A finished complaint's record is closed")
+def handling_access(s: Session, who: Principal, complaint_id: int, *, allow_closed: bool = False) -> Complaint:
+    """Access check for adding to the handling record (contacts, notes, root cause, attachments):
+    the assigned handler or an officer, while the complaint is not finished (root cause and
+    rectification, 溯源整改, may still be recorded after closure: `allow_closed`)."""
+    c = access_complaint(s, who, complaint_id)  # out of sight: 404; in sight but not yours: 403
+    mine = c.handler_id == who.user_id or who.can(Perm.COMPLAINT_ASSIGN)
+    if not who.can(Perm.COMPLAINT_HANDLE) or not mine:
+        raise Forbidden("只有承办人或消保专员可以记录处理过程",
+                        "Only the assigned handler or an officer may add to the handling record")
+    if not allow_closed and c.status not in OPEN_STATUSES | {Status.DECIDED, Status.REVIEW}:
+        raise InvalidTransition("已办结的投诉不能再添加处理记录", "A finished complaint's record is closed")
     return c
 
 
 def record_contact(uow: UnitOfWork, who: Principal, complaint_id: int, method: str, outcome: str,
                    note: str | None, now: datetime) -> Complaint:
     s = uow.session
-    c = _handling(s, who, complaint_id)
+    c = handling_access(s, who, complaint_id)
     if outcome == "reached" and c.first_contact_at is None:
         c.first_contact_at = now
         c.updated_at = now
@@ -523,7 +561,7 @@ def record_contact(uow: UnitOfWork, who: Principal, complaint_id: int, method: s
 
 def add_note(uow: UnitOfWork, who: Principal, complaint_id: int, text: str, now: datetime) -> Complaint:
     s = uow.session
-    c = _handling(s, who, complaint_id)
+    c = handling_access(s, who, complaint_id)
     _event(s, c, who, now, "note", text)
     audit.record(s, at=now, actor_id=who.user_id, actor_label=who.label, action="complaint.note",
                  entity_type="complaint", entity_id=c.id, after={"text": text})
@@ -534,7 +572,7 @@ def add_note(uow: UnitOfWork, who: Principal, complaint_id: int, text: str, now:
 def set_root_cause(uow: UnitOfWork, who: Principal, complaint_id: int, version: int, root_cause: str,
                    rectification: str, now: datetime) -> Complaint:
     s = uow.session
-    c = _handling(s, who, complaint_id)
+    c = handling_access(s, who, complaint_id, allow_closed=True)
     _check_version(c, version)
     before = _audit_view(c)
     c.root_cause, c.rectification, c.updated_at = root_cause, rectification, now
@@ -555,7 +593,7 @@ def timeline(s: Session, c: Complaint) -> list[ComplaintEvent]:
 def reveal_pii(s: Session, who: Principal, c: Complaint, now: datetime) -> dict[str, str | None]:
     """Unmasked ID and phone for roles that need them; every view is audited."""
     if not who.can(Perm.PII_VIEW):
-        raise NotFound("投诉", "complaint")
+        raise Forbidden("您的角色不能查看完整的个人信息", "Your role may not see unmasked personal data")
     audit.record(s, at=now, actor_id=who.user_id, actor_label=who.label, action="pii.view",
                  entity_type="complaint", entity_id=c.id, after={"fields": ["id_number", "phone"]}, ip=who.ip)
     return {"id_number": c.id_number, "phone": c.phone, "complainant_name": c.complainant_name}
@@ -583,23 +621,86 @@ def duplicate_candidates(s: Session, who: Principal, c: Complaint, window_days: 
     return list(s.scalars(scoped(stmt, who)))
 
 
-# ---------------------------------------------------------------- public tracking
+# ---------------------------------------------------------------- public (no login)
 
-
+PUBLIC_CHANNELS = frozenset({"web", "mobile", "app"})
+"""Channels a consumer may file through without signing in."""
+PUBLIC_WINDOW = timedelta(hours=1)
+PUBLIC_SUBMIT_LIMIT = 10
+"""Complaints one IP address may file per PUBLIC_WINDOW."""
+PUBLIC_CODE_LIMIT = 10
+"""Tracking codes one IP address may request per PUBLIC_WINDOW."""
 TRACK_CODE_TTL = timedelta(minutes=10)
 TRACK_MAX_ATTEMPTS = 5
+TRACK_CODES_PER_HOUR = 5
+"""Codes texted for one complaint per hour (besides one a minute): no SMS flooding of a phone."""
 
 
-def send_tracking_code(uow: UnitOfWork, tracking_no: str, now: datetime, sms: Any) -> None:
-    """Text a one-time code to the phone on record. Says nothing about whether the number exists."""
+def public_principal(ip: str | None) -> Principal:
+    """The anonymous consumer as services see it: no user and no permission, but the IP is audited."""
+    return Principal(user_id=None, username="public", display_name="公众", org_id=None, scope_path="/",
+                     roles=frozenset(), ip=ip)
+
+
+def check_public_rate(session: Session, action: str, ip: str, now: datetime, limit: int,
+                      window: timedelta = PUBLIC_WINDOW) -> None:
+    """Refuse (429) when anonymous callers from `ip` already did `action` `limit` times in `window`.
+
+    Counts the audit rows the action writes anyway, so the limit holds across processes and needs no table."""
+    log = audit.AuditLog
+    done = session.scalar(select(func.count()).select_from(log).where(
+        log.action == action, log.ip == ip, log.actor_id.is_(None), log.at > now - window)) or 0
+    if done >= limit:
+        minutes = int(window.total_seconds() // 60)
+        zh, en = (f"{minutes // 60} 小时", f"{minutes // 60} hour(s)") if minutes % 60 == 0 else (
+            f"{minutes} 分钟", f"{minutes} minutes")
+        raise RateLimited(f"操作过于频繁：同一网络 {zh}内最多 {limit} 次，请稍后再试",
+                          f"Too many requests: at most {limit} per {en} from one network; try again later")
+
+
+def create_public_complaint(uow: UnitOfWork, data: ComplaintCreate, ctx: IntakeContext, ip: str, *,
+                            consent: dict[str, Any] | None = None) -> Complaint:
+    """A consumer files a complaint without signing in: rate-limited per IP, online channels only,
+    received now (a consumer cannot back-date it or claim a regulator referral).
+
+    `consent` (which notice was accepted, whether the ID number was separately consented to) is kept in the
+    audit log as evidence of the consent 个人信息保护法 Art.14 and Art.29 require."""
     s = uow.session
-    c = s.scalar(select(Complaint).where(Complaint.tracking_no == tracking_no.strip().upper()))
+    check_public_rate(s, "complaint.create", ip, ctx.now, PUBLIC_SUBMIT_LIMIT)
+    if data.channel not in PUBLIC_CHANNELS:
+        raise ValidationFailed([_problem("channel", "线上投诉的渠道只能是网页、移动端或APP",
+                                         "online complaints come through the web, mobile or app channel")])
+    data = data.model_copy(update={"received_at": None, "regulator_ref": None})
+    c = create_complaint(s, public_principal(ip), data, ctx, public=True)
+    if consent is not None:
+        audit.record(s, at=ctx.now, actor_id=None, actor_label="公众 (public)", action="complaint.consent",
+                     entity_type="complaint", entity_id=c.id, after=consent, ip=ip)
+    uow.commit()
+    uow.emit(ComplaintReceived(c.id))
+    return c
+
+
+def send_tracking_code(uow: UnitOfWork, tracking_no: str, now: datetime, sms: Any, *,
+                       ip: str | None = None) -> None:
+    """Text a one-time code to the phone on record. Says nothing about whether the number exists.
+
+    With `ip`, requests are rate-limited per IP and audited (found or not)."""
+    s = uow.session
+    number = tracking_no.strip().upper()
+    if ip is not None:
+        check_public_rate(s, "complaint.track_code", ip, now, PUBLIC_CODE_LIMIT)
+    c = s.scalar(select(Complaint).where(Complaint.tracking_no == number))
+    if ip is not None:
+        audit.record(s, at=now, actor_id=None, actor_label="公众 (public)", action="complaint.track_code",
+                     entity_type="complaint", entity_id=c.id if c else None,
+                     after={"tracking_no": number[:24], "found": c is not None}, ip=ip)
+        uow.commit()
     if c is None:
         return
-    recent = s.scalar(select(func.count()).select_from(TrackingCode).where(
-        TrackingCode.complaint_id == c.id, TrackingCode.created_at > now - timedelta(minutes=1))) or 0
-    if recent:
-        return  # at most one code a minute
+    recent = list(s.scalars(select(TrackingCode.created_at).where(
+        TrackingCode.complaint_id == c.id, TrackingCode.created_at > now - timedelta(hours=1))))
+    if len(recent) >= TRACK_CODES_PER_HOUR or any(t > now - timedelta(minutes=1) for t in recent):
+        return  # at most one code a minute and a few an hour
     code = f"{secrets.randbelow(1_000_000):06d}"
     s.add(TrackingCode(complaint_id=c.id, code_hash=_code_hash(c.id, code), created_at=now,
                        expires_at=now + TRACK_CODE_TTL))
@@ -611,22 +712,28 @@ def _code_hash(complaint_id: int, code: str) -> str:
     return hashlib.sha256(f"{complaint_id}:{code}".encode()).hexdigest()
 
 
-def verify_tracking_code(uow: UnitOfWork, tracking_no: str, code: str, now: datetime) -> Complaint:
+def verify_tracking_code(uow: UnitOfWork, tracking_no: str, code: str, now: datetime, *,
+                         ip: str | None = None) -> Complaint:
+    """The complaint if `code` is the latest unexpired, unused code for it; one wrong answer for every
+    failure (unknown number, wrong, expired, used or too many attempts). A success is audited."""
     s = uow.session
-    wrong = XiaobaoError("查询编号或验证码不正确", "Wrong tracking number or code")
+    wrong = XiaobaoError("查询编号或验证码不正确，或验证码已过期",
+                         "Wrong tracking number or code, or the code expired")
     c = s.scalar(select(Complaint).where(Complaint.tracking_no == tracking_no.strip().upper()))
     if c is None:
         raise wrong
-    row = s.scalar(select(TrackingCode).where(TrackingCode.complaint_id == c.id, TrackingCode.used_at.is_(None),
-                                              TrackingCode.expires_at > now)
-                   .order_by(TrackingCode.created_at.desc()).limit(1))
+    row = s.scalar(select(TrackingCode).where(
+        TrackingCode.complaint_id == c.id, TrackingCode.used_at.is_(None), TrackingCode.expires_at > now,
+    ).order_by(TrackingCode.created_at.desc()).limit(1))
     if row is None or row.attempts >= TRACK_MAX_ATTEMPTS:
         raise wrong
-    if not secrets.compare_digest(row.code_hash, _code_hash(c.id, code)):
+    if not secrets.compare_digest(row.code_hash, _code_hash(c.id, code.strip())):
         row.attempts += 1
         uow.commit()
         raise wrong
     row.used_at = now
+    audit.record(s, at=now, actor_id=None, actor_label="公众 (public)", action="complaint.public_view",
+                 entity_type="complaint", entity_id=c.id, ip=ip)
     uow.commit()
     return c
 

@@ -45,7 +45,8 @@ class Complaint(Base):
     demand: Mapped[str] = mapped_column(String(40))
     amount_claimed: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     channel: Mapped[str] = mapped_column(String(32), index=True)
-    regulator_ref: Mapped[str | None] = mapped_column(String(64))
+    regulator_ref: Mapped[str | None] = mapped_column(String(64), unique=True)
+    """The regulator's reference (监管转办编号): one complaint per referral, so imports can be rerun."""
     description: Mapped[str] = mapped_column(Text)
     search_doc: Mapped[str] = mapped_column(Text, default="")
 

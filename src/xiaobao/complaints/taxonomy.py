@@ -1,7 +1,7 @@
 """Complaint classification as data: business lines, causes, channels, demands and special groups.
 
-The default table lives in `data/taxonomy.yaml` (interim, modelled on the regulator's bulletins). GB/T 43568-2023
-Annex A codes can replace it by writing a file of the same shape and calling `load_taxonomy(path)`.
+The default table lives in `data/taxonomy.yaml` (interim, modelled on the regulator's bulletins).
+GB/T 43568-2023 Annex A codes can replace it: write a file of the same shape and call `load_taxonomy(path)`.
 
 Codes are unique within a kind (the same code, e.g. ``other``, may appear in several kinds). Complaints are
 classified with leaf codes; parents group leaves in dropdowns and roll up in statistics.
@@ -102,7 +102,7 @@ class Taxonomy:
             kind: {t.code: t for root in roots for t in root.walk()} for kind, roots in self._roots.items()
         }
 
-    # ---- construction ---------------------------------------------------------------------------------------
+    # ---- construction -----------------------------------------------------------------------------
 
     @classmethod
     def from_mapping(cls, data: Any, *, origin: str = "<mapping>") -> Taxonomy:
@@ -121,7 +121,7 @@ class Taxonomy:
             kinds[kind] = _parse_kind(kind, entries, origin)
         return cls(kinds, version=str(data.get("version", "")), source=str(data.get("source", "")))
 
-    # ---- lookups ---------------------------------------------------------------------------------------------
+    # ---- lookups ----------------------------------------------------------------------------------
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -267,7 +267,7 @@ def _parse_entry(
         raise TaxonomyError(f"{origin}: {where} has no code")
     if not isinstance(code, str):
         raise TaxonomyError(
-            f"{origin}: {where} code {code!r} must be a string (quote numeric codes, e.g. \"0101\")"
+            f'{origin}: {where} code {code!r} must be a string (quote numeric codes, e.g. "0101")'
         )
     where = f"{where} (code {code!r})"
     if not _CODE_RE.match(code):
@@ -277,7 +277,9 @@ def _parse_entry(
         if not isinstance(value, str) or not value.strip():
             raise TaxonomyError(f"{origin}: {where} is missing its {lang!r} label")
     if code in seen:
-        raise TaxonomyError(f"{origin}: duplicate {kind} code {code!r} at {where}, first defined at {seen[code]}")
+        raise TaxonomyError(
+            f"{origin}: duplicate {kind} code {code!r} at {where}, first defined at {seen[code]}"
+        )
     seen[code] = where
     raw_children = entry.get("children") or []
     if not isinstance(raw_children, list):

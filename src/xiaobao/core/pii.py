@@ -43,7 +43,7 @@ MINOR_AGE = 18
 
 
 class PiiError(ValueError):
-    """A malformed personal identifier. str() is "zh / en"; `reason` is a stable code for callers and tests."""
+    """A malformed personal identifier. str() is "zh / en"; `reason` is a stable code for callers."""
 
     def __init__(self, reason: str, zh: str, en: str) -> None:
         super().__init__(f"{zh} / {en}")
@@ -60,7 +60,7 @@ class PhoneError(PiiError):
     """reason: empty, format."""
 
 
-# ---- resident ID numbers (GB 11643-1999) ------------------------------------------------------------------------
+# ---- resident ID numbers (GB 11643-1999) ----------------------------------------------------------
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
@@ -69,7 +69,7 @@ _PROVINCES = frozenset(
     "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 "
     "71 81 82 83".split()
 )
-_MIN_BIRTH_YEAR = 1900
+_MIN_BIRTH_YEAR = 1870  # the GB 11643 worked example is born in 1880
 
 
 def _clean(s: str) -> str:
@@ -101,7 +101,7 @@ def _parse_birth(yyyymmdd: str) -> date | None:
 def validate_id_number(s: str, *, on: date | None = None) -> str:
     """Check an 18-character mainland resident ID number; return it normalised (ASCII, upper-case X).
 
-    Checks length, characters, region prefix, birth date (a real calendar date from 1900 on; not after `on`
+    Checks length, characters, region prefix, birth date (a real calendar date from 1870 on; not after `on`
     when given) and the check character. Raises `IdNumberError` (a ValueError) naming the problem.
     """
     if s is None or not str(s).strip():
@@ -114,7 +114,9 @@ def validate_id_number(s: str, *, on: date | None = None) -> str:
             "legacy 15-digit ID numbers are not accepted; use the 18-character number",
         )
     if len(v) != 18:
-        raise IdNumberError("length", f"身份证号应为18位，实际为{len(v)}位", f"ID number must be 18 characters, got {len(v)}")
+        raise IdNumberError(
+            "length", f"身份证号应为18位，实际为{len(v)}位", f"ID number must be 18 characters, got {len(v)}"
+        )
     if not (v[:17].isascii() and v[:17].isdigit()) or not (v[17].isdigit() or v[17] == "X"):
         raise IdNumberError(
             "characters",
@@ -122,15 +124,21 @@ def validate_id_number(s: str, *, on: date | None = None) -> str:
             "ID number must be 17 digits followed by a digit or X",
         )
     if not _region_ok(v):
-        raise IdNumberError("region", f"身份证号地区码「{v[:6]}」无效", f"ID number region code {v[:6]} is not valid")
+        raise IdNumberError(
+            "region", f"身份证号地区码「{v[:6]}」无效", f"ID number region code {v[:6]} is not valid"
+        )
     birth = _parse_birth(v[6:14])
     if birth is None or (on is not None and birth > on):
         raise IdNumberError(
-            "birth_date", f"身份证号中的出生日期「{v[6:14]}」无效", f"ID number birth date {v[6:14]} is not valid"
+            "birth_date",
+            f"身份证号中的出生日期「{v[6:14]}」无效",
+            f"ID number birth date {v[6:14]} is not valid",
         )
     expected = id_check_char(v[:17])
     if v[17] != expected:
-        raise IdNumberError("checksum", "身份证号校验位错误，请核对号码", "ID number check digit does not match")
+        raise IdNumberError(
+            "checksum", "身份证号校验位错误，请核对号码", "ID number check digit does not match"
+        )
     return v
 
 
@@ -140,7 +148,9 @@ def upgrade_legacy_id(s: str) -> str:
     if len(v) != 15 or not v.isascii() or not v.isdigit():
         raise IdNumberError("length", "旧版身份证号应为15位数字", "legacy ID number must be 15 digits")
     if _parse_birth("19" + v[6:12]) is None:
-        raise IdNumberError("birth_date", f"身份证号中的出生日期「{v[6:12]}」无效", f"ID birth date {v[6:12]} is not valid")
+        raise IdNumberError(
+            "birth_date", f"身份证号中的出生日期「{v[6:12]}」无效", f"ID birth date {v[6:12]} is not valid"
+        )
     body = v[:6] + "19" + v[6:]
     return body + id_check_char(body)
 
@@ -155,7 +165,7 @@ def birth_date_from_id(s: str) -> date:
 
 
 def sex_from_id(s: str) -> str:
-    """"M" or "F" from the 17th digit (odd: male); accepts 18- and legacy 15-digit IDs."""
+    """ "M" or "F" from the 17th digit (odd: male); accepts 18- and legacy 15-digit IDs."""
     v = _clean(s)
     if len(v) == 15 and v.isascii() and v.isdigit():
         v = upgrade_legacy_id(v)
@@ -176,7 +186,10 @@ def compose_id_number(region: str, birth: date, sequence: int) -> str:
 
 
 def age_on(id_or_birth: str | date, on: date) -> int:
-    """Age in full years on `on` (the birthday itself counts; 29 Feb birthdays turn on 1 Mar in other years)."""
+    """Age in full years on `on`.
+
+    The birthday itself counts; a 29 February birthday is reached on 1 March in common years.
+    """
     if isinstance(id_or_birth, datetime):
         birth = id_or_birth.date()
     elif isinstance(id_or_birth, date):
@@ -201,7 +214,7 @@ def is_minor(id_or_birth: str | date, on: date) -> bool:
     return age_on(id_or_birth, on) < MINOR_AGE
 
 
-# ---- phone numbers -----------------------------------------------------------------------------------------------
+# ---- phone numbers --------------------------------------------------------------------------------
 
 _MOBILE_RE = re.compile(r"1[3-9]\d{9}", re.ASCII)
 # 0 + area code (010, 02X: 3 digits in all; others 4) + local number of 7-8 digits not starting 0/1
@@ -247,7 +260,7 @@ def is_mobile(s: str) -> bool:
         return False
 
 
-# ---- masking -------------------------------------------------------------------------------------------------------
+# ---- masking --------------------------------------------------------------------------------------
 # Masking never raises: it is used while rendering lists, logs and exports.
 
 
@@ -258,7 +271,7 @@ def _star_middle(v: str, keep_head: int, keep_tail: int) -> str:
 
 
 def mask_id(s: str | None) -> str:
-    """"350521196203150012" -> "3505**********0012": first 4 and last 4 kept ("" for None)."""
+    """ "350521196203150012" -> "3505**********0012": first 4 and last 4 kept ("" for None)."""
     if not s:
         return ""
     v = _clean(s)
@@ -268,7 +281,7 @@ def mask_id(s: str | None) -> str:
 
 
 def mask_phone(s: str | None) -> str:
-    """"13812345678" -> "138****5678"; "0591-87654321" -> "0591-****4321" ("" for None)."""
+    """ "13812345678" -> "138****5678"; "0591-87654321" -> "0591-****4321" ("" for None)."""
     if not s:
         return ""
     try:
@@ -283,7 +296,7 @@ def mask_phone(s: str | None) -> str:
 
 
 def mask_name(s: str | None) -> str:
-    """"张三" -> "张*", "张小明" -> "张**", "欧阳小明" -> "欧阳**" ("" for None).
+    """ "张三" -> "张*", "张小明" -> "张**", "欧阳小明" -> "欧阳**" ("" for None).
 
     Two- and three-character names keep the first character, longer names the first two. Names with a middle
     dot ("买买提·艾力") or spaces keep the first character and the separators.

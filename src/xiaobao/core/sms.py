@@ -18,10 +18,14 @@ class SmsMessage:
     phone: str
     text: str
     sent_at: datetime
+    key: str | None = None
 
 
 class SmsGateway(Protocol):
-    def send(self, phone: str, text: str, *, at: datetime) -> None: ...
+    def send(self, phone: str, text: str, *, at: datetime, idempotency_key: str | None = None) -> None:
+        """Send one message. ``idempotency_key`` (e.g. a notification delivery id) lets a provider drop a
+        copy re-sent after a crash."""
+        ...
 
 
 class LoggingSmsGateway:
@@ -29,11 +33,11 @@ class LoggingSmsGateway:
         self._sent: deque[SmsMessage] = deque(maxlen=keep)
         self._lock = threading.Lock()
 
-    def send(self, phone: str, text: str, *, at: datetime) -> None:
+    def send(self, phone: str, text: str, *, at: datetime, idempotency_key: str | None = None) -> None:
         from xiaobao.core.pii import mask_phone
 
         with self._lock:
-            self._sent.append(SmsMessage(phone, text, at))
+            self._sent.append(SmsMessage(phone, text, at, idempotency_key))
         log.info("SMS to %s: %s", mask_phone(phone), text)
 
     @property

@@ -36,7 +36,7 @@ def create_app(container: Container) -> FastAPI:
         if _wants_html(request):
             from xiaobao.web.templating import render
 
-            return render(request, "error.html", {"error": exc}, status_code=exc.status_code)  # type: ignore[no-any-return]
+            return render(request, "error.html", {"error": exc}, status_code=exc.status_code)
         return JSONResponse(exc.to_dict(), status_code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
@@ -50,17 +50,24 @@ def create_app(container: Container) -> FastAPI:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.url.path.startswith("/api/"):
+            # API answers carry personal data (unmasked after reveal=true): no browser or proxy caching
+            response.headers.setdefault("Cache-Control", "no-store")
         return response
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     from xiaobao.complaints import api as complaints_api
+    from xiaobao.complaints import import_routes, public_pages, report_routes
     from xiaobao.complaints import pages as complaints_pages
     from xiaobao.web import pages as web_pages
 
     app.include_router(web_pages.router)
     app.include_router(complaints_api.router)
     app.include_router(complaints_api.public_router)
+    app.include_router(report_routes.router)
+    app.include_router(import_routes.router)
+    app.include_router(public_pages.router)
     app.include_router(complaints_pages.router)
     return app
 

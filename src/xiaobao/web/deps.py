@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from xiaobao.auth import services as auth
 from xiaobao.auth.principal import Principal
@@ -63,27 +65,41 @@ async def _csrf_value(request: Request) -> str | None:
     return None
 
 
+def _principal_from_token(uow: UnitOfWork, raw: str, now: datetime, ip: str) -> Principal:
+    user = auth.resolve_api_token(uow.session, raw, now)
+    principal = auth.principal_for(user, ip, via_token=True)
+    if uow.session.dirty:  # last_used_at moved (at most once a minute): persist it now
+        uow.commit()
+    # otherwise nothing was written: the request goes on in the same transaction (saves a COMMIT round trip)
+    return principal
+
+
+def _principal_from_session(uow: UnitOfWork, token: str, now: datetime, ip: str) -> tuple[Principal, str]:
+    user, sess = auth.resolve_session(uow.session, token, now)
+    return auth.principal_for(user, ip), sess.csrf_token
+
+
 async def get_principal(request: Request, uow: UowDep, container: ContainerDep) -> Principal:
     """Bearer API token (integrations) or session cookie (people). Cookie-authenticated unsafe
-    requests must carry the session's CSRF token (header X-CSRF-Token or form field csrf_token)."""
+    requests must carry the session's CSRF token (header X-CSRF-Token or form field csrf_token).
+
+    The database look-ups run in the thread pool: this dependency is async (it may read the form for
+    the CSRF token), and blocking the event loop on a pool checkout deadlocks the worker under load."""
     now = container.clock.now()
     ip = client_ip(request)
     authz = request.headers.get("authorization", "")
     if authz.lower().startswith("bearer "):
-        user = auth.resolve_api_token(uow.session, authz[7:].strip(), now)
-        uow.commit()
-        return auth.principal_for(user, ip, via_token=True)
+        return await run_in_threadpool(_principal_from_token, uow, authz[7:].strip(), now, ip)
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise Unauthenticated()
-    user, sess = auth.resolve_session(uow.session, token, now)
-    request.state.csrf_token = sess.csrf_token
+    principal, csrf_token = await run_in_threadpool(_principal_from_session, uow, token, now, ip)
+    request.state.csrf_token = csrf_token
     if request.method not in SAFE_METHODS:
         sent = await _csrf_value(request)
-        if not sent or not secrets.compare_digest(sent, sess.csrf_token):
+        if not sent or not secrets.compare_digest(sent, csrf_token):
             raise Forbidden("表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试",
                                "Form expired or of unknown origin (CSRF check failed); reload and retry")
-    principal = auth.principal_for(user, ip)
     request.state.principal = principal
     return principal
 

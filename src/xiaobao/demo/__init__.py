@@ -1,0 +1,1 @@
+"""Demo data: a deterministic organisation, users and complaints (see `xiaobao.demo.generator`)."""
