@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -159,6 +160,13 @@ def fmt_rate(x: float) -> str:
     return f"{x:.1f}" if x < 100 else f"{x:.0f}"
 
 
+def db_sessions(db: str) -> int:
+    """Sessions (connections) opened to `db` so far (pg_stat_database.sessions, PostgreSQL 14+)."""
+    with psycopg.connect(ADMIN_CONNINFO, autocommit=True) as conn:
+        row = conn.execute("SELECT sessions FROM pg_stat_database WHERE datname = %s", (db,)).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
 # ---------------------------------------------------------------- CPU account from /proc
 
 _CLK = os.sysconf("SC_CLK_TCK")
@@ -214,6 +222,70 @@ def fmt_cpu(d: dict[str, float], seconds: float) -> str:
     return " ".join(f"{k}={v / seconds:.2f}" for k, v in d.items()) + " (cores)"
 
 
+# ---------------------------------------------------------------- a lean HTTP/1.1 client
+
+
+class HttpConnection:
+    """One keep-alive HTTP/1.1 connection over asyncio streams. The load generator shares the two cores
+    with the server and PostgreSQL, so it should cost as little CPU per request as possible (httpx spends
+    several times more per request than this)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def _connect(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+
+    async def request(
+        self, method: str, path: str, headers: dict[str, str], body: bytes = b""
+    ) -> tuple[int, bytes]:
+        if self.writer is None:
+            await self._connect()
+        assert self.reader is not None and self.writer is not None
+        head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}", f"Content-Length: {len(body)}"]
+        head += [f"{k}: {v}" for k, v in headers.items()]
+        self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
+        try:
+            raw = await self.reader.readuntil(b"\r\n\r\n")
+        except (asyncio.IncompleteReadError, ConnectionError):
+            await self.close()
+            raise
+        lines = raw.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        length, chunked, close = 0, False, False
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            name = name.strip().lower()
+            if name == "content-length":
+                length = int(value)
+            elif name == "transfer-encoding" and "chunked" in value.lower():
+                chunked = True
+            elif name == "connection" and value.strip().lower() == "close":
+                close = True
+        if chunked:
+            parts = []
+            while True:
+                size = int((await self.reader.readuntil(b"\r\n")).strip(), 16)
+                parts.append(await self.reader.readexactly(size + 2))
+                if size == 0:
+                    break
+            data = b"".join(p[:-2] for p in parts)
+        else:
+            data = await self.reader.readexactly(length)
+        if close:
+            await self.close()
+        return status, data
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            with contextlib.suppress(Exception):
+                await self.writer.wait_closed()
+        self.reader = self.writer = None
+
+
 # ---------------------------------------------------------------- the real server
 
 
@@ -229,6 +301,8 @@ class Server:
     base_url: str
     workdir: tempfile.TemporaryDirectory[str]
     log_path: Path
+    log_tail: str = ""
+    """The last lines the server wrote, kept by stop()."""
 
     @property
     def pid(self) -> int:
@@ -246,6 +320,8 @@ class Server:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pgid, signal.SIGKILL)
         self.proc.wait()
+        with contextlib.suppress(OSError):
+            self.log_tail = "\n".join(self.log_path.read_text(errors="replace").splitlines()[-40:])
         self.workdir.cleanup()
 
 

@@ -28,7 +28,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psycopg
 from psycopg.types.json import Jsonb
 
@@ -36,12 +35,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from _common import (  # noqa: E402
+    HttpConnection,
     api_payload,
     bench_database,
     complaint_records,
     conninfo,
     cpu_by_group,
     cpu_delta,
+    db_sessions,
     fmt_cpu,
     fmt_rate,
     issue_token,
@@ -84,22 +85,26 @@ class ApiResult:
         self.latencies: list[float] = []
         self.status: dict[int, int] = {}
         self.errors: list[str] = []
+        self.transport_errors = 0
         self.sample_body: dict[str, Any] | None = None
+        self.measured_from = 0.0
+        self.measured_to = 0.0
 
 
 async def _client_loop(
-    client: httpx.AsyncClient,
+    conn: HttpConnection,
     bodies: list[bytes],
     start: int,
     stride: int,
     token: str,
+    record_from: float,
     until: float,
     result: ApiResult,
-    record: bool,
 ) -> None:
+    """One client: POST back to back until `until`; requests started before `record_from` are warm-up."""
     i = start
     n = len(bodies)
-    while time.perf_counter() < until:
+    while (t0 := time.perf_counter()) < until:
         body = bodies[i % n]
         i += stride
         headers = {
@@ -107,44 +112,48 @@ async def _client_loop(
             "Idempotency-Key": uuid.uuid4().hex,
             "Content-Type": "application/json",
         }
-        t0 = time.perf_counter()
+        record = t0 >= record_from
         try:
-            r = await client.post("/api/v1/complaints", content=body, headers=headers)
-        except httpx.HTTPError as e:
+            status, data = await conn.request("POST", "/api/v1/complaints", headers, body)
+        except (OSError, asyncio.IncompleteReadError, ValueError) as e:
             if record:
-                result.errors.append(f"{type(e).__name__}: {e}")
+                result.transport_errors += 1
+                if len(result.errors) < 20:
+                    result.errors.append(f"{type(e).__name__}: {e}")
             continue
         dt = time.perf_counter() - t0
         if not record:
             continue
-        result.status[r.status_code] = result.status.get(r.status_code, 0) + 1
-        if r.status_code == 201:
+        result.status[status] = result.status.get(status, 0) + 1
+        if status == 201:
             result.latencies.append(dt)
             if result.sample_body is None:
-                result.sample_body = r.json()
+                result.sample_body = json.loads(data)
         elif len(result.errors) < 20:
-            result.errors.append(f"{r.status_code}: {r.text[:300]}")
+            result.errors.append(f"{status}: {data[:300].decode(errors='replace')}")
+    await conn.close()
 
 
 async def _api_load(
-    base_url: str, token: str, bodies: list[bytes], clients: int, seconds: float, record: bool
+    base_url: str, token: str, bodies: list[bytes], clients: int, warmup: float, seconds: float
 ) -> ApiResult:
+    """Warm-up and measurement in one continuous run (no requests are abandoned in between): the rate is
+    the 201s of requests started in the measured window over the time until the last of them answered."""
     result = ApiResult()
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as client:
-        until = time.perf_counter() + seconds
-        await asyncio.gather(
-            *(_client_loop(client, bodies, k, clients, token, until, result, record) for k in range(clients))
+    host, port = base_url.removeprefix("http://").split(":")
+    conns = [HttpConnection(host, int(port)) for _ in range(clients)]
+    now = time.perf_counter()
+    record_from = now + warmup
+    until = record_from + seconds
+    await asyncio.gather(
+        *(
+            _client_loop(conns[k], bodies, k, clients, token, record_from, until, result)
+            for k in range(clients)
         )
+    )
+    result.measured_from = record_from
+    result.measured_to = time.perf_counter()
     return result
-
-
-def api_phase(
-    base_url: str, token: str, bodies: list[bytes], clients: int, seconds: float
-) -> tuple[ApiResult, float]:
-    t0 = time.perf_counter()
-    res = asyncio.run(_api_load(base_url, token, bodies, clients, seconds, record=True))
-    return res, time.perf_counter() - t0
 
 
 # ---------------------------------------------------------------- raw phase
@@ -357,6 +366,13 @@ def main() -> int:
         "--warmup", type=float, default=3.0, help="seconds of unrecorded load before the API phase"
     )
     ap.add_argument("--keep-db", action="store_true", help="do not drop the bench database at the end")
+    ap.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment for the server, e.g. XIAOBAO_DB_POOL_SIZE=30 (experiments)",
+    )
     ap.add_argument("--skip-raw", action="store_true", help="API phase only (for profiling)")
     args = ap.parse_args()
 
@@ -374,31 +390,42 @@ def main() -> int:
             "(xiaobao.demo.generator)"
         )
 
-        server = start_server(url, args.workers)
+        server = start_server(url, args.workers, env=dict(kv.split("=", 1) for kv in args.server_env))
         try:
             log(f"server up at {server.base_url} (uvicorn, {args.workers} worker(s), access log off)")
-            if args.warmup > 0:
-                asyncio.run(
-                    _api_load(server.base_url, token, bodies, args.clients, args.warmup, record=False)
+            cpu_box: dict[str, dict[str, float]] = {}  # also connection counts
+
+            async def run() -> ApiResult:
+                task = asyncio.create_task(
+                    _api_load(server.base_url, token, bodies, args.clients, args.warmup, args.seconds)
                 )
-                log(f"warm-up: {args.warmup:.0f} s of load, not recorded")
-            cpu0 = cpu_by_group(server.pid)
-            api, api_secs = api_phase(server.base_url, token, bodies, args.clients, args.seconds)
-            cpu1 = cpu_by_group(server.pid)
+                await asyncio.sleep(args.warmup)
+                cpu_box["start"] = cpu_by_group(server.pid)
+                cpu_box["sessions"] = {"start": db_sessions(DB_NAME)}
+                res = await task
+                cpu_box["end"] = cpu_by_group(server.pid)
+                cpu_box["sessions"]["end"] = db_sessions(DB_NAME)
+                return res
+
+            api = asyncio.run(run())
+            api_secs = api.measured_to - api.measured_from
         finally:
             server.stop()
+        log(f"warm-up: {args.warmup:.0f} s of load before the measured window (not counted)")
         created = api.status.get(201, 0)
         api_rate = created / api_secs
-        errors = sum(v for k, v in api.status.items() if k != 201) + len(
-            [e for e in api.errors if not e[:3].isdigit()]
-        )
+        errors = sum(v for k, v in api.status.items() if k != 201) + api.transport_errors
         log(
             f"API phase: {created} complaints created in {api_secs:.1f} s = {api_rate:.1f}/s; "
             f"status counts {api.status}; errors {errors}"
         )
         for e in api.errors[:5]:
             log(f"  error: {e}")
-        log(f"  CPU during API phase: {fmt_cpu(cpu_delta(cpu0, cpu1), api_secs)}")
+        log(f"  CPU during API phase: {fmt_cpu(cpu_delta(cpu_box['start'], cpu_box['end']), api_secs)}")
+        opened = cpu_box["sessions"]["end"] - cpu_box["sessions"]["start"]
+        log(f"  database connections opened by the server during the phase: {opened:.0f}")
+        if errors:
+            log("  server log (tail):\n" + server.log_tail)
         api_p = summarise("  API latency", api.latencies)
 
         raw_rate = float("nan")

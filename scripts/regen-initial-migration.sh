@@ -1,11 +1,21 @@
 #!/usr/bin/env bash
-# Regenerate 0001_initial from the models (only while nothing has been released).
+# Regenerate migrations/versions/0001_initial.py from the models (only while nothing has been released).
+# Works on a scratch copy of migrations/ so hand-written revisions are never touched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+exec 9>/tmp/xiaobao-regen.lock
+flock 9
 tmp=$(mktemp -d)
-rm -f migrations/versions/0001_initial.py
-mv migrations/versions/0002_audit_guard_fts.py "$tmp/"
-XIAOBAO_DATABASE_URL="sqlite:///$tmp/regen.db" .venv/bin/alembic revision --autogenerate -m initial --rev-id 0001 >/dev/null
-mv "$tmp/0002_audit_guard_fts.py" migrations/versions/
+cp -r migrations "$tmp/migrations"
+rm -f "$tmp"/migrations/versions/*.py
+cat > "$tmp/alembic.ini" <<INI
+[alembic]
+script_location = $tmp/migrations
+prepend_sys_path = $PWD/src
+path_separator = os
+INI
+XIAOBAO_DATABASE_URL="sqlite:///$tmp/regen.db" .venv/bin/alembic -c "$tmp/alembic.ini" \
+  revision --autogenerate -m initial --rev-id 0001 >/dev/null
+cp "$tmp"/migrations/versions/0001_initial.py migrations/versions/0001_initial.py
 rm -rf "$tmp"
 echo "regenerated migrations/versions/0001_initial.py"

@@ -13,10 +13,9 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import sessionmaker
 
@@ -86,26 +85,8 @@ _engines: dict[str, Engine] = {}
 def migrated_engine(url: str) -> Engine:
     if url not in _engines:
         migrate.upgrade(url)
-        engine = make_engine(url)
-        if url.startswith("sqlite"):
-            _real_sqlite_transactions(engine)
-        _engines[url] = engine
+        _engines[url] = make_engine(url)
     return _engines[url]
-
-
-def _real_sqlite_transactions(engine: Engine) -> None:
-    """pysqlite starts a transaction only before the first INSERT/UPDATE/DELETE, so a SAVEPOINT opened
-    first acts as BEGIN and releasing it COMMITs: the services' commits would escape the test's
-    rolled-back transaction. Let SQLAlchemy emit BEGIN itself (the recipe in SQLAlchemy's pysqlite
-    notes), so every test really starts from the empty migrated database."""
-
-    @event.listens_for(engine, "connect")
-    def _no_implicit_begin(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None
-
-    @event.listens_for(engine, "begin")
-    def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 09:23:00.691213
+Create Date: 2026-11-29 09:52:42.001026
 """
 from __future__ import annotations
 
@@ -38,6 +38,19 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_idempotency_record')),
     sa.UniqueConstraint('caller', 'key', name=op.f('uq_idempotency_record_caller'))
     )
+    op.create_table('job_schedule',
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('interval_seconds', sa.Integer(), nullable=False),
+    sa.Column('next_run_at', xiaobao.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_started_at', xiaobao.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_finished_at', xiaobao.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_status', sa.String(length=8), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('last_summary', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True),
+    sa.Column('failures', sa.Integer(), nullable=False),
+    sa.Column('last_worker', sa.String(length=120), nullable=True),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_job_schedule'))
+    )
     op.create_table('login_attempt',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('username', sa.String(length=64), nullable=False),
@@ -66,6 +79,15 @@ def upgrade() -> None:
     with op.batch_alter_table('org', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_org_path'), ['path'], unique=False)
 
+    op.create_table('reminder_state',
+    sa.Column('entity_type', sa.String(length=32), nullable=False),
+    sa.Column('entity_id', sa.Integer(), nullable=False),
+    sa.Column('track', sa.String(length=48), nullable=False),
+    sa.Column('stage', sa.Integer(), nullable=False),
+    sa.Column('due_at', xiaobao.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', xiaobao.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('entity_type', 'entity_id', 'track', name=op.f('pk_reminder_state'))
+    )
     op.create_table('app_user',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('username', sa.String(length=64), nullable=False),
@@ -196,6 +218,78 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_complaint_status'), ['status'], unique=False)
         batch_op.create_index('ix_complaint_status_due', ['status', 'regulatory_due'], unique=False)
 
+    op.create_table('notification',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('link', sa.String(length=255), nullable=True),
+    sa.Column('entity_type', sa.String(length=32), nullable=True),
+    sa.Column('entity_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', xiaobao.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('read_at', xiaobao.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('dedupe_key', sa.String(length=200), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], name=op.f('fk_notification_user_id_app_user'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notification')),
+    sa.UniqueConstraint('dedupe_key', name=op.f('uq_notification_dedupe_key'))
+    )
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.create_index('ix_notification_entity', ['entity_type', 'entity_id'], unique=False)
+        batch_op.create_index('ix_notification_user_id_desc', ['user_id', 'id'], unique=False)
+        batch_op.create_index('ix_notification_user_unread', ['user_id', 'read_at'], unique=False)
+
+    op.create_table('notification_preference',
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('email', sa.Boolean(), nullable=False),
+    sa.Column('sms', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], name=op.f('fk_notification_preference_user_id_app_user'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('user_id', 'kind', name=op.f('pk_notification_preference'))
+    )
+    op.create_table('rectification_notice',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('doc_ref', sa.String(length=100), nullable=False),
+    sa.Column('authority', sa.String(length=100), nullable=False),
+    sa.Column('finding_kind', sa.String(length=16), nullable=False),
+    sa.Column('issued_on', sa.Date(), nullable=False),
+    sa.Column('findings', sa.Text(), nullable=False),
+    sa.Column('required_by', sa.Date(), nullable=False),
+    sa.Column('org_id', sa.Integer(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', xiaobao.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['app_user.id'], name=op.f('fk_rectification_notice_created_by_id_app_user')),
+    sa.ForeignKeyConstraint(['org_id'], ['org.id'], name=op.f('fk_rectification_notice_org_id_org')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_rectification_notice'))
+    )
+    with op.batch_alter_table('rectification_notice', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_rectification_notice_doc_ref'), ['doc_ref'], unique=False)
+        batch_op.create_index(batch_op.f('ix_rectification_notice_org_id'), ['org_id'], unique=False)
+
+    op.create_table('supervision_notice',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('entity_type', sa.String(length=32), nullable=False),
+    sa.Column('entity_id', sa.Integer(), nullable=False),
+    sa.Column('entity_label', sa.String(length=100), nullable=False),
+    sa.Column('entity_link', sa.String(length=255), nullable=True),
+    sa.Column('sender_id', sa.Integer(), nullable=False),
+    sa.Column('recipient_id', sa.Integer(), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('reply_due', xiaobao.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', xiaobao.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('reply_text', sa.Text(), nullable=True),
+    sa.Column('replied_at', xiaobao.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['recipient_id'], ['app_user.id'], name=op.f('fk_supervision_notice_recipient_id_app_user')),
+    sa.ForeignKeyConstraint(['sender_id'], ['app_user.id'], name=op.f('fk_supervision_notice_sender_id_app_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_supervision_notice'))
+    )
+    with op.batch_alter_table('supervision_notice', schema=None) as batch_op:
+        batch_op.create_index('ix_supervision_notice_entity', ['entity_type', 'entity_id'], unique=False)
+        batch_op.create_index('ix_supervision_notice_recipient', ['recipient_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_supervision_notice_sender_id'), ['sender_id'], unique=False)
+        batch_op.create_index('ix_supervision_notice_status_due', ['status', 'reply_due'], unique=False)
+
     op.create_table('user_role',
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('role', sa.String(length=32), nullable=False),
@@ -261,6 +355,72 @@ def upgrade() -> None:
     with op.batch_alter_table('complaint_pause', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_complaint_pause_complaint_id'), ['complaint_id'], unique=False)
 
+    op.create_table('notification_delivery',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('notification_id', sa.Integer(), nullable=False),
+    sa.Column('channel', sa.String(length=8), nullable=False),
+    sa.Column('status', sa.String(length=8), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', xiaobao.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('address', sa.String(length=120), nullable=True),
+    sa.Column('sent_at', xiaobao.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('provider_id', sa.String(length=120), nullable=True),
+    sa.Column('created_at', xiaobao.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['notification_id'], ['notification.id'], name=op.f('fk_notification_delivery_notification_id_notification'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notification_delivery')),
+    sa.UniqueConstraint('notification_id', 'channel', name=op.f('uq_notification_delivery_notification_id'))
+    )
+    with op.batch_alter_table('notification_delivery', schema=None) as batch_op:
+        batch_op.create_index('ix_notification_delivery_due', ['status', 'next_attempt_at'], unique=False)
+
+    op.create_table('task',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('priority', sa.String(length=8), nullable=False),
+    sa.Column('org_id', sa.Integer(), nullable=False),
+    sa.Column('owner_id', sa.Integer(), nullable=True),
+    sa.Column('requester_id', sa.Integer(), nullable=True),
+    sa.Column('requester_org_id', sa.Integer(), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('parent_id', sa.Integer(), nullable=True),
+    sa.Column('ledger_id', sa.Integer(), nullable=True),
+    sa.Column('source_type', sa.String(length=32), nullable=True),
+    sa.Column('source_id', sa.Integer(), nullable=True),
+    sa.Column('blocking', sa.Boolean(), nullable=False),
+    sa.Column('due_at', xiaobao.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('answer', sa.Text(), nullable=True),
+    sa.Column('completed_at', xiaobao.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('completed_by_id', sa.Integer(), nullable=True),
+    sa.Column('signed_off_at', xiaobao.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('signed_off_by_id', sa.Integer(), nullable=True),
+    sa.Column('sign_off_note', sa.Text(), nullable=True),
+    sa.Column('created_at', xiaobao.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', xiaobao.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['completed_by_id'], ['app_user.id'], name=op.f('fk_task_completed_by_id_app_user')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['app_user.id'], name=op.f('fk_task_created_by_id_app_user')),
+    sa.ForeignKeyConstraint(['ledger_id'], ['rectification_notice.id'], name=op.f('fk_task_ledger_id_rectification_notice')),
+    sa.ForeignKeyConstraint(['org_id'], ['org.id'], name=op.f('fk_task_org_id_org')),
+    sa.ForeignKeyConstraint(['owner_id'], ['app_user.id'], name=op.f('fk_task_owner_id_app_user')),
+    sa.ForeignKeyConstraint(['parent_id'], ['task.id'], name=op.f('fk_task_parent_id_task'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['requester_id'], ['app_user.id'], name=op.f('fk_task_requester_id_app_user')),
+    sa.ForeignKeyConstraint(['requester_org_id'], ['org.id'], name=op.f('fk_task_requester_org_id_org')),
+    sa.ForeignKeyConstraint(['signed_off_by_id'], ['app_user.id'], name=op.f('fk_task_signed_off_by_id_app_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_task'))
+    )
+    with op.batch_alter_table('task', schema=None) as batch_op:
+        batch_op.create_index('ix_task_kind_status_due', ['kind', 'status', 'due_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_task_ledger_id'), ['ledger_id'], unique=False)
+        batch_op.create_index('ix_task_org_status', ['org_id', 'status'], unique=False)
+        batch_op.create_index('ix_task_owner_status', ['owner_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_task_parent_id'), ['parent_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_task_requester_id'), ['requester_id'], unique=False)
+        batch_op.create_index('ix_task_source', ['source_type', 'source_id'], unique=False)
+
     op.create_table('tracking_code',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('complaint_id', sa.Integer(), nullable=False),
@@ -275,15 +435,121 @@ def upgrade() -> None:
     with op.batch_alter_table('tracking_code', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_tracking_code_complaint_id'), ['complaint_id'], unique=False)
 
+    op.create_table('task_attachment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('task_id', sa.Integer(), nullable=False),
+    sa.Column('purpose', sa.String(length=16), nullable=False),
+    sa.Column('filename', sa.String(length=255), nullable=False),
+    sa.Column('content_type', sa.String(length=100), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('uploaded_by_id', sa.Integer(), nullable=True),
+    sa.Column('uploaded_at', xiaobao.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['task_id'], ['task.id'], name=op.f('fk_task_attachment_task_id_task'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['uploaded_by_id'], ['app_user.id'], name=op.f('fk_task_attachment_uploaded_by_id_app_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_task_attachment'))
+    )
+    with op.batch_alter_table('task_attachment', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_task_attachment_task_id'), ['task_id'], unique=False)
+
+    op.create_table('task_checklist_item',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('task_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('text', sa.String(length=500), nullable=False),
+    sa.Column('done', sa.Boolean(), nullable=False),
+    sa.Column('done_at', xiaobao.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('done_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['done_by_id'], ['app_user.id'], name=op.f('fk_task_checklist_item_done_by_id_app_user')),
+    sa.ForeignKeyConstraint(['task_id'], ['task.id'], name=op.f('fk_task_checklist_item_task_id_task'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_task_checklist_item'))
+    )
+    with op.batch_alter_table('task_checklist_item', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_task_checklist_item_task_id'), ['task_id'], unique=False)
+
+    op.create_table('task_cohandler',
+    sa.Column('task_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['task_id'], ['task.id'], name=op.f('fk_task_cohandler_task_id_task'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], name=op.f('fk_task_cohandler_user_id_app_user')),
+    sa.PrimaryKeyConstraint('task_id', 'user_id', name=op.f('pk_task_cohandler'))
+    )
+    with op.batch_alter_table('task_cohandler', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_task_cohandler_user_id'), ['user_id'], unique=False)
+
+    op.create_table('task_comment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('task_id', sa.Integer(), nullable=False),
+    sa.Column('at', xiaobao.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('author_label', sa.String(length=100), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['author_id'], ['app_user.id'], name=op.f('fk_task_comment_author_id_app_user')),
+    sa.ForeignKeyConstraint(['task_id'], ['task.id'], name=op.f('fk_task_comment_task_id_task'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_task_comment'))
+    )
+    with op.batch_alter_table('task_comment', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_task_comment_task_id'), ['task_id'], unique=False)
+
+    op.create_table('task_event',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('task_id', sa.Integer(), nullable=False),
+    sa.Column('at', xiaobao.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('actor_label', sa.String(length=100), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('text', sa.Text(), nullable=True),
+    sa.Column('data', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True),
+    sa.ForeignKeyConstraint(['actor_id'], ['app_user.id'], name=op.f('fk_task_event_actor_id_app_user')),
+    sa.ForeignKeyConstraint(['task_id'], ['task.id'], name=op.f('fk_task_event_task_id_task'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_task_event'))
+    )
+    with op.batch_alter_table('task_event', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_task_event_task_id'), ['task_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('task_event', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_task_event_task_id'))
+
+    op.drop_table('task_event')
+    with op.batch_alter_table('task_comment', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_task_comment_task_id'))
+
+    op.drop_table('task_comment')
+    with op.batch_alter_table('task_cohandler', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_task_cohandler_user_id'))
+
+    op.drop_table('task_cohandler')
+    with op.batch_alter_table('task_checklist_item', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_task_checklist_item_task_id'))
+
+    op.drop_table('task_checklist_item')
+    with op.batch_alter_table('task_attachment', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_task_attachment_task_id'))
+
+    op.drop_table('task_attachment')
     with op.batch_alter_table('tracking_code', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tracking_code_complaint_id'))
 
     op.drop_table('tracking_code')
+    with op.batch_alter_table('task', schema=None) as batch_op:
+        batch_op.drop_index('ix_task_source')
+        batch_op.drop_index(batch_op.f('ix_task_requester_id'))
+        batch_op.drop_index(batch_op.f('ix_task_parent_id'))
+        batch_op.drop_index('ix_task_owner_status')
+        batch_op.drop_index('ix_task_org_status')
+        batch_op.drop_index(batch_op.f('ix_task_ledger_id'))
+        batch_op.drop_index('ix_task_kind_status_due')
+
+    op.drop_table('task')
+    with op.batch_alter_table('notification_delivery', schema=None) as batch_op:
+        batch_op.drop_index('ix_notification_delivery_due')
+
+    op.drop_table('notification_delivery')
     with op.batch_alter_table('complaint_pause', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_complaint_pause_complaint_id'))
 
@@ -301,6 +567,25 @@ def downgrade() -> None:
 
     op.drop_table('user_session')
     op.drop_table('user_role')
+    with op.batch_alter_table('supervision_notice', schema=None) as batch_op:
+        batch_op.drop_index('ix_supervision_notice_status_due')
+        batch_op.drop_index(batch_op.f('ix_supervision_notice_sender_id'))
+        batch_op.drop_index('ix_supervision_notice_recipient')
+        batch_op.drop_index('ix_supervision_notice_entity')
+
+    op.drop_table('supervision_notice')
+    with op.batch_alter_table('rectification_notice', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_rectification_notice_org_id'))
+        batch_op.drop_index(batch_op.f('ix_rectification_notice_doc_ref'))
+
+    op.drop_table('rectification_notice')
+    op.drop_table('notification_preference')
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.drop_index('ix_notification_user_unread')
+        batch_op.drop_index('ix_notification_user_id_desc')
+        batch_op.drop_index('ix_notification_entity')
+
+    op.drop_table('notification')
     with op.batch_alter_table('complaint', schema=None) as batch_op:
         batch_op.drop_index('ix_complaint_status_due')
         batch_op.drop_index(batch_op.f('ix_complaint_status'))
@@ -330,6 +615,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_app_user_org_id'))
 
     op.drop_table('app_user')
+    op.drop_table('reminder_state')
     with op.batch_alter_table('org', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_org_path'))
 
@@ -339,6 +625,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_login_attempt_ip_at')
 
     op.drop_table('login_attempt')
+    op.drop_table('job_schedule')
     op.drop_table('idempotency_record')
     op.drop_table('app_setting')
     # ### end Alembic commands ###

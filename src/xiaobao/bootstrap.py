@@ -1,4 +1,5 @@
-"""The one place that wires settings, database, clock, calendar, SMS gateway and message bus.
+"""The one place that wires settings, database, clock, calendar, SMS gateway, e-mail sender, message bus
+and background jobs.
 Tests call `bootstrap()` with fakes; nothing here runs at import time."""
 
 from __future__ import annotations
@@ -15,6 +16,14 @@ from xiaobao.core.calendar import WorkCalendar
 from xiaobao.core.clock import Clock, SystemClock
 from xiaobao.core.db import UnitOfWork, make_engine, make_session_factory
 from xiaobao.core.sms import LoggingSmsGateway, SmsGateway
+from xiaobao.jobs.domain import JobRegistry
+from xiaobao.notifications.gateways import (
+    EmailSender,
+    FileDropEmailSender,
+    FileDropSmsGateway,
+    MemoryEmailSender,
+    SmtpEmailSender,
+)
 
 
 @dataclass
@@ -26,6 +35,8 @@ class Container:
     calendar: WorkCalendar
     sms: SmsGateway
     handlers: dict[type, list[Callable[[Any, Container], None]]] = field(default_factory=dict)
+    email: EmailSender = field(default_factory=MemoryEmailSender)
+    jobs: JobRegistry = field(default_factory=JobRegistry)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory)
@@ -37,10 +48,39 @@ class Container:
                 handler(ev, self)
 
 
+def make_calendar(settings: Settings) -> WorkCalendar:
+    if settings.holidays_file is not None:
+        return WorkCalendar.from_yaml(settings.holidays_file)
+    return WorkCalendar()
+
+
 def make_sms_gateway(settings: Settings) -> SmsGateway:
     if settings.sms_gateway == "logging":
         return LoggingSmsGateway()
-    raise ValueError(f"unknown XIAOBAO_SMS_GATEWAY {settings.sms_gateway!r} (known: logging)")
+    if settings.sms_gateway == "file":
+        if settings.sms_file_dir is None:
+            raise ValueError("XIAOBAO_SMS_GATEWAY=file needs XIAOBAO_SMS_FILE_DIR")
+        return FileDropSmsGateway(settings.sms_file_dir)
+    raise ValueError(f"unknown XIAOBAO_SMS_GATEWAY {settings.sms_gateway!r} (known: logging, file)")
+
+
+def make_email_sender(settings: Settings) -> EmailSender:
+    backend = settings.email_backend
+    if backend == "auto":
+        backend = "smtp" if settings.smtp_host else "memory"
+    if backend == "smtp":
+        if not settings.smtp_host:
+            raise ValueError("XIAOBAO_EMAIL_BACKEND=smtp needs XIAOBAO_SMTP_HOST")
+        return SmtpEmailSender(settings.smtp_host, settings.smtp_port, user=settings.smtp_user,
+                               password=settings.smtp_password, sender=settings.smtp_from,
+                               tls=settings.smtp_tls, timeout=settings.smtp_timeout_seconds)
+    if backend == "memory":
+        return MemoryEmailSender()
+    if backend == "file":
+        if settings.email_file_dir is None:
+            raise ValueError("XIAOBAO_EMAIL_BACKEND=file needs XIAOBAO_EMAIL_FILE_DIR")
+        return FileDropEmailSender(settings.email_file_dir)
+    raise ValueError(f"unknown XIAOBAO_EMAIL_BACKEND {backend!r} (known: auto, smtp, memory, file)")
 
 
 def bootstrap(
@@ -50,6 +90,7 @@ def bootstrap(
     clock: Clock | None = None,
     sms: SmsGateway | None = None,
     calendar: WorkCalendar | None = None,
+    email: EmailSender | None = None,
 ) -> Container:
     settings = settings or get_settings()
     engine = None
@@ -63,10 +104,16 @@ def bootstrap(
         engine=engine,
         session_factory=session_factory,
         clock=clock or SystemClock(),
-        calendar=calendar or WorkCalendar(),
+        calendar=calendar or make_calendar(settings),
         sms=sms or make_sms_gateway(settings),
+        email=email or make_email_sender(settings),
     )
     from xiaobao.complaints.handlers import register as register_complaints
+    from xiaobao.notifications.setup import register as register_notifications
 
     register_complaints(container)
+    register_notifications(container)
+    from xiaobao.tasks.wiring import register as register_tasks
+
+    register_tasks(container)
     return container

@@ -1,4 +1,4 @@
-"""Command line: `xiaobao serve | db upgrade | db check | demo | user | token | complaints ...`."""
+"""Command line: `xiaobao serve | worker | jobs | db | demo | user | token | complaints ...`."""
 
 from __future__ import annotations
 
@@ -18,9 +18,11 @@ app = typer.Typer(help="xiaobao 消保: consumer protection and claims service p
 db_app = typer.Typer(help="Database schema")
 user_app = typer.Typer(help="Users and API tokens")
 complaints_app = typer.Typer(help="Complaint import and export")
+jobs_app = typer.Typer(help="Background jobs (reminders, escalation, e-mail and SMS delivery)")
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(complaints_app, name="complaints")
+app.add_typer(jobs_app, name="jobs")
 console = Console()
 
 
@@ -81,6 +83,91 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, reload: b
 
     uvicorn.run("xiaobao.web.asgi:app", host=host, port=port, workers=workers, reload=reload,
                 log_level="info", proxy_headers=False)
+
+
+@app.command()
+def worker(
+    poll: Annotated[float | None, typer.Option(help="seconds between checks")] = None,
+    once: Annotated[bool, typer.Option(help="run the due jobs once and exit")] = False,
+) -> None:
+    """Run background jobs until SIGTERM/SIGINT (finishes the job in hand, then exits). Start several on
+    PostgreSQL: they share the work and never run a reminder twice. On SQLite only one runner (this or the
+    web app's thread) works at a time."""
+    import logging
+    import signal
+    import threading
+
+    from xiaobao.jobs import services as jobs
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    c = _container()
+    me = jobs.worker_id()
+    stop = threading.Event()
+    if once:
+        stop.set()
+        for o in jobs.run_pending(c, me):
+            console.print(f"{o.name}: {o.status} {json.dumps(o.summary or {}, ensure_ascii=False)}")
+        return
+
+    def _stop(signum: int, _frame: object) -> None:
+        console.print(f"{me}: signal {signum}, stopping after the current job")
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+
+    def _log(outcomes: list[jobs.Outcome]) -> None:
+        for o in outcomes:
+            if o.status != "busy":
+                console.print(f"{me} {o.name}: {o.status} {json.dumps(o.summary or {}, ensure_ascii=False)}")
+
+    console.print(f"{me}: running jobs {', '.join(c.jobs.names())}")
+    jobs.loop(c, me, stop, poll if poll is not None else c.settings.job_poll_seconds, on_pass=_log)
+    if c.engine is not None:
+        c.engine.dispose()
+
+
+@jobs_app.command("list")
+def jobs_list() -> None:
+    """Each job: last run, status, failures, next run."""
+    from rich.table import Table
+
+    from xiaobao.jobs import services as jobs
+
+    c = _container()
+    jobs.ensure_schedule(c)
+    table = Table()
+    for head in ("job", "every", "status", "failures", "last started", "next run", "worker", "last error"):
+        table.add_column(head)
+    with c.uow() as uow:
+        for v in jobs.overview(c, uow.session):
+            r = v.row
+            status = "running" if v.running else (r.last_status if r and r.last_status else "never run")
+            err = (r.last_error or "").strip().splitlines()[-1:] if r else []
+            table.add_row(v.job.name, f"{r.interval_seconds if r else v.job.interval_seconds}s", status,
+                          str(r.failures if r else 0),
+                          r.last_started_at.isoformat(timespec="seconds") if r and r.last_started_at else "—",
+                          r.next_run_at.isoformat(timespec="seconds") if r else "—",
+                          (r.last_worker or "") if r else "", err[0][:80] if err else "")
+    console.print(table)
+
+
+@jobs_app.command("run")
+def jobs_run(name: str) -> None:
+    """Run one job now, due or not (it waits for nothing: if a worker holds it, this says so and exits 1)."""
+    from xiaobao.core.errors import NotFound
+    from xiaobao.jobs import services as jobs
+
+    c = _container()
+    try:
+        o = jobs.run_now(c, name, jobs.worker_id("cli"))
+    except NotFound as e:
+        raise typer.BadParameter(f"unknown job {name!r}; known: {', '.join(c.jobs.names())}") from e
+    console.print(f"{o.name}: {o.status} {json.dumps(o.summary or {}, ensure_ascii=False)}")
+    if o.error:
+        console.print(f"[red]{o.error}[/red]")
+    if o.status != "ok":
+        raise typer.Exit(1)
 
 
 @user_app.command("create")

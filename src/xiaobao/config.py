@@ -26,10 +26,16 @@ class Settings(BaseSettings):
     login_window_minutes: int = 15
     attachment_max_bytes: int = 10 * 1024 * 1024
     contact_target_workdays: int = 1
+    holidays_file: Path | None = None
+    """YAML with `holidays:` and `workdays:` date lists: the official schedule for years the calendar
+    package does not know yet (published each autumn by the State Council)."""
     due_soon_days: int = 3
     sms_gateway: str = "logging"
-    db_pool_size: int = Field(default=10, ge=1)
-    db_max_overflow: int = Field(default=20, ge=0)
+    db_pool_size: int = Field(default=30, ge=1)
+    """Connections each worker keeps open. Above it the pool opens overflow connections and closes them
+    again on return, so a pool smaller than the worker's concurrency (anyio's 40 threads) reconnects to
+    PostgreSQL constantly under load (bench/intake.py measured ~30 new connections a second at 10/20)."""
+    db_max_overflow: int = Field(default=10, ge=0)
 
     # --- notifications: e-mail (SMTP), SMS file drop, links in messages
     base_url: str = "http://127.0.0.1:8000"
@@ -54,7 +60,7 @@ class Settings(BaseSettings):
     supervision_reply_hours: int = Field(default=48, ge=1)
     """Default reply deadline of a 督办 notice."""
 
-    # --- reminders and escalation, per track ("complaint.regulatory", "complaint.contact", "supervision", ...)
+    # --- reminders and escalation, per track ("complaint.regulatory", "complaint.contact", "supervision")
     reminder_lead_hours: dict[str, float] = Field(default_factory=dict)
     """Hours before the due moment when the owner is reminded, e.g. '{"complaint.regulatory": 48}'."""
     escalate_after_hours: dict[str, float] = Field(default_factory=dict)
@@ -65,7 +71,7 @@ class Settings(BaseSettings):
     """On SQLite the web app runs the jobs in a background thread; on PostgreSQL `xiaobao worker` does."""
     job_poll_seconds: float = Field(default=5.0, gt=0)
     job_intervals: dict[str, int] = Field(default_factory=dict)
-    """Seconds between runs per job name, overriding the code's defaults, e.g. '{"notifications.deliver": 10}'."""
+    """Seconds between runs per job name (overrides the code's default): '{"notifications.deliver": 10}'."""
     sweep_batch_size: int = Field(default=500, ge=1)
     sweep_batch_delay_ms: int = Field(default=0, ge=0)
     """Test and benchmark hook: pause inside each sweep batch before it commits."""

@@ -4,6 +4,7 @@ index does underneath."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -135,23 +136,25 @@ def test_search_through_the_api(
         assert r.json()["total"] == len(expected)
 
 
-def test_postgresql_narrows_through_the_index(container: Container, world: World) -> None:
-    with container.uow() as uow:
-        if uow.session.get_bind().dialect.name != "postgresql":
-            pytest.skip("the bigram index is PostgreSQL's")
-        sql = str(
+def test_postgresql_narrows_through_the_index() -> None:
+    """The SQL sent to PostgreSQL: the GIN-indexed term match, then the exact substring recheck."""
+    pg_session: Any = SimpleNamespace(get_bind=lambda: SimpleNamespace(dialect=postgresql.dialect()))
+
+    def compiled(q: str) -> tuple[str, list[Any]]:
+        c = (
             select(Complaint)
-            .where(queries.text_condition(uow.session, "定损金额"))
+            .where(queries.text_condition(pg_session, q))
             .compile(dialect=postgresql.dialect())
         )
-        assert "@@" in sql and "to_tsvector" in sql and "ILIKE" in sql.upper()
-        # a query with no term every match must have falls back to the substring alone
-        sql = str(
-            select(Complaint)
-            .where(queries.text_condition(uow.session, "损"))
-            .compile(dialect=postgresql.dialect())
-        )
-        assert "@@" not in sql
+        return str(c), list(c.params.values())
+
+    sql, params = compiled("定损金额")
+    assert "to_tsvector" in sql and "search_doc" in sql and "@@ plainto_tsquery" in sql and "ILIKE" in sql
+    assert "定损 损金 金额" in params and "%定损金额%" in params
+    # no term every match must have: the substring alone
+    for q in ("损", "C123", "%"):
+        sql, params = compiled(q)
+        assert "@@" not in sql and "ILIKE" in sql
 
 
 ALPHABET = list("定损金额期失车险闽理赔aBc12 %_")

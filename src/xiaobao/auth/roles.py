@@ -38,6 +38,14 @@ class Perm(StrEnum):
     AUDIT_VIEW = "audit.view"
     SUPERVISE = "supervision.send"
     ADMIN = "admin"
+    # co-handling tasks and the rectification ledger (tasks module)
+    TASK_VIEW = "task.view"
+    TASK_CREATE = "task.create"
+    TASK_WORK = "task.work"
+    TASK_MANAGE = "task.manage"
+    TASK_SIGN_OFF = "task.sign_off"
+    LEDGER_MANAGE = "ledger.manage"
+    COHANDLING_OVERRIDE = "cohandling.override"
 
 
 R = Role
@@ -56,6 +64,16 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
     # 督办: consumer-protection officers send supervision notices that need a reply
     Perm.SUPERVISE: frozenset({R.OFFICER}),
     Perm.ADMIN: frozenset({R.ADMIN}),
+    # tasks: see the tasks of orgs in one's scope; create; work on tasks of one's own org (claim, answer);
+    # manage them (assign, return, cancel); sign completed work off; keep the rectification ledger;
+    # decide a complaint despite an open blocking co-handling task (with an audited reason)
+    Perm.TASK_VIEW: frozenset({R.OFFICER, R.HANDLER, R.COLLABORATOR, R.REVIEWER, R.BRANCH_MANAGER, R.AUDITOR}),
+    Perm.TASK_CREATE: frozenset({R.OFFICER, R.HANDLER, R.BRANCH_MANAGER}),
+    Perm.TASK_WORK: frozenset({R.OFFICER, R.HANDLER, R.COLLABORATOR, R.REVIEWER, R.BRANCH_MANAGER}),
+    Perm.TASK_MANAGE: frozenset({R.OFFICER, R.BRANCH_MANAGER}),
+    Perm.TASK_SIGN_OFF: frozenset({R.OFFICER}),
+    Perm.LEDGER_MANAGE: frozenset({R.OFFICER}),
+    Perm.COHANDLING_OVERRIDE: frozenset({R.OFFICER}),
 }
 
 

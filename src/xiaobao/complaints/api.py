@@ -10,8 +10,8 @@ from fastapi.responses import FileResponse, JSONResponse
 
 from xiaobao.auth.principal import Principal
 from xiaobao.auth.roles import Perm
-from xiaobao.complaints import deadlines, queries, services
-from xiaobao.complaints.domain import OPEN_STATUSES, Action, Status, status_label
+from xiaobao.complaints import queries, services
+from xiaobao.complaints.domain import Action, Status, status_label
 from xiaobao.complaints.schemas import (
     ActionRequest,
     ComplaintCreate,

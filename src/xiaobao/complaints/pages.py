@@ -9,6 +9,7 @@ Access always goes through `services.access_complaint` / `queries` (which scope 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -112,6 +113,11 @@ EVENT_LABELS: dict[str, Label] = {
     "note": ("处理备注", "Note"),
     "root_cause": ("溯源整改", "Root cause and rectification"),
     "attachment": ("上传附件", "Attachment added"),
+    "cohandling_requested": ("发起部门协办", "Co-handling requested"),
+    "cohandling_answered": ("协办答复", "Co-handling answered"),
+    "cohandling_returned": ("协办退回重办", "Co-handling answer returned"),
+    "cohandling_cancelled": ("撤销协办", "Co-handling cancelled"),
+    "decision_override": ("协办未完成时强制出具处理意见", "Decided despite open co-handling"),
 }
 CONTACT_METHODS: list[tuple[str, Label]] = [
     ("phone", ("电话", "Phone")),
@@ -189,6 +195,7 @@ DONE_MESSAGES: dict[str, Label] = {
     "note": ("已添加备注", "Note added"),
     "root_cause": ("已保存溯源整改", "Root cause saved"),
     "attachment": ("附件已上传", "Attachment uploaded"),
+    "cohandling": ("已发起部门协办", "Co-handling requested"),
 }
 
 
@@ -581,6 +588,24 @@ class FormState:
     message: str | None = None
 
 
+@dataclass(frozen=True)
+class DetailPanel:
+    """A section another module adds to the complaint page (e.g. co-handling): a template and its values."""
+
+    template: str
+    ctx: dict[str, Any]
+
+
+PanelFn = Callable[[Session, Principal, Complaint, FormState, Any, str], DetailPanel | None]
+DETAIL_PANELS: dict[str, PanelFn] = {}
+"""Registered at bootstrap by other modules, by name; called with (session, who, complaint, form state,
+container, lang). Complaints never import those modules."""
+
+
+def register_detail_panel(name: str, fn: PanelFn) -> None:
+    DETAIL_PANELS[name] = fn
+
+
 def _detail(
     request: Request,
     uow: Any,
@@ -604,6 +629,10 @@ def _detail(
         else None
     )
     merged_into = s.get(Complaint, c.merged_into_id) if c.merged_into_id else None
+    form_state = state or FormState()
+    panels = [
+        p for fn in DETAIL_PANELS.values() if (p := fn(s, who, c, form_state, container, lang)) is not None
+    ]
     done_message = DONE_MESSAGES.get(done or "")
     done_action = ACTION_LABELS[Action(done)] if done and done in Action.__members__.values() else None
     ctx = {
@@ -627,7 +656,10 @@ def _detail(
         "merged_into": merged_into
         if merged_into is not None and who.sees_path(merged_into.org.path)
         else None,
-        "state": state or FormState(),
+        "state": form_state,
+        "panels": panels,
+        "blockers": services.decision_blockers(s, c) if Action.DECIDE in allowed else [],
+        "can_override": who.can(Perm.COHANDLING_OVERRIDE),
         "done_message": done_message,
         "done_action": done_action,
         "EVENT_LABELS": EVENT_LABELS,
@@ -666,6 +698,21 @@ def _refused(
     message = None if problems else exc.message(lang)
     state = FormState(key=key, values=values, problems=problems, message=message)
     return _detail(request, uow, who, container, lang, complaint_id, state, status_code=exc.status_code)
+
+
+def detail_with_problems(
+    request: Request,
+    uow: Any,
+    who: Principal,
+    container: Any,
+    lang: str,
+    complaint_id: int,
+    exc: XiaobaoError,
+    key: str,
+    values: dict[str, Any],
+) -> Any:
+    """For other modules' forms on the complaint page (a detail panel): re-render it with the problems."""
+    return _refused(request, uow, who, container, lang, complaint_id, exc, key, values)
 
 
 def _back(complaint_id: int, done: str, anchor: str = "") -> RedirectResponse:
@@ -707,6 +754,7 @@ class ActionForm(BaseModel):
     decision: str = ""
     target_id: str = ""
     notified: str = ""
+    override_reason: str = ""
 
 
 @router.post("/complaints/{complaint_id:int}/actions/{action}")
@@ -737,6 +785,7 @@ def action_submit(
                 "decision": _blank(form.decision),
                 "target_id": _blank(form.target_id),
                 "notified": form.notified in ("1", "on", "true") if act == Action.DECIDE else True,
+                "override_reason": _blank(form.override_reason) if act == Action.DECIDE else None,
             },
         )
         services.act(uow, who, complaint_id, act, req, _now(container))

@@ -40,6 +40,9 @@ class ActionRequest(BaseModel):
     decision: str | None = None
     target_id: int | None = None
     notified: bool = True
+    override_reason: str | None = Field(
+        default=None, max_length=2000,
+        description="Decide although blocking co-handling is still open (officers only; audited)")
 
 
 class ContactCreate(BaseModel):

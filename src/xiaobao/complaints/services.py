@@ -7,6 +7,7 @@ import hashlib
 import json
 import secrets
 import string
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -274,11 +275,11 @@ def _check_version(c: Complaint, version: int) -> None:
 
 
 def _pauses(session: Session, c: Complaint) -> list[deadlines.Pause]:
-    # rows already in the session keep their unflushed changes (a pause just ended)
-    with session.no_autoflush:
-        rows = session.scalars(select(ComplaintPause).where(ComplaintPause.complaint_id == c.id,
-                                                            ComplaintPause.start >= c.clock_start))
-        return [deadlines.Pause(r.start, r.end) for r in rows]
+    # inside act() autoflush is off: rows already in the session keep their unflushed changes
+    # (a pause just ended), a new pause must have been flushed
+    rows = session.scalars(select(ComplaintPause).where(ComplaintPause.complaint_id == c.id,
+                                                        ComplaintPause.start >= c.clock_start))
+    return [deadlines.Pause(r.start, r.end) for r in rows]
 
 
 def refresh_due(session: Session, c: Complaint) -> None:
@@ -345,6 +346,9 @@ def _accept(s: Session, c: Complaint, who: Principal, req: ActionRequest, now: d
         raise ValidationFailed([_problem("handler_id", "承办人须属于承办机构或其上级机构",
                                          "the handler must belong to the handling org or above")])
     previous = c.handler_id
+    if previous == handler.id:
+        raise ValidationFailed([_problem("handler_id", "该承办人已负责此投诉，请选择其他人",
+                                         "this handler is already assigned; choose someone else")])
     c.handler = handler  # the relationship too, so the answer shows the new handler
     if c.status == Status.RECEIVED:
         c.status = Status.ACCEPTED
@@ -400,7 +404,60 @@ def _resume(s: Session, c: Complaint, who: Principal, req: ActionRequest, now: d
     _event(s, c, who, now, "resumed", req.reason)
 
 
+# ---------------------------------------------------------------- decision blockers
+
+
+@dataclass(frozen=True)
+class DecisionBlocker:
+    """Work that must be finished before a complaint is decided, e.g. an open blocking co-handling task."""
+
+    ref: str
+    label_zh: str
+    label_en: str
+    link: str | None = None
+
+
+BlockerFn = Callable[[Session, Complaint], list[DecisionBlocker]]
+_DECISION_BLOCKERS: dict[str, BlockerFn] = {}
+
+
+def register_decision_blocker(name: str, fn: BlockerFn) -> None:
+    """Other modules (tasks) plug in what stops a decision, at bootstrap; by name, so registering twice is
+    harmless. Complaints never import those modules."""
+    _DECISION_BLOCKERS[name] = fn
+
+
+def decision_blockers(s: Session, c: Complaint) -> list[DecisionBlocker]:
+    return [b for fn in _DECISION_BLOCKERS.values() for b in fn(s, c)]
+
+
+def _decision_guard(s: Session, c: Complaint, who: Principal, req: ActionRequest, now: datetime) -> None:
+    """Refuse a decision while blockers are open, unless an officer overrides with a reason (audited)."""
+    blockers = decision_blockers(s, c)
+    if not blockers:
+        return
+    if not (req.override_reason or "").strip():
+        zh = "、".join(b.label_zh for b in blockers)
+        en = "; ".join(b.label_en for b in blockers)
+        raise InvalidTransition(
+            f"尚有未完成的阻断性协办：{zh}。请等待协办答复，或由消保专员填写理由后强制出具处理意见",
+            f"Blocking co-handling is still open: {en}. Wait for the answer, or an officer may decide anyway "
+            "with a reason",
+        )
+    if not who.can(Perm.COHANDLING_OVERRIDE):
+        raise Forbidden("只有消保专员可以在协办未完成时出具处理意见",
+                        "Only a consumer-protection officer may decide while co-handling is open")
+    reason = require_text("override_reason", req.override_reason, "强制出具处理意见的理由", "override reason",
+                          min_len=5)
+    audit.record(s, at=now, actor_id=who.user_id, actor_label=who.label, action="complaint.decision_override",
+                 entity_type="complaint", entity_id=c.id,
+                 after={"reason": reason, "blockers": [b.ref for b in blockers]}, ip=who.ip)
+    _event(s, c, who, now, "decision_override", reason, {"blockers": [b.label_zh for b in blockers],
+                                                           "blockers_en": [b.label_en for b in blockers]})
+
+
 def _decide(s: Session, c: Complaint, who: Principal, req: ActionRequest, now: datetime) -> None:
+    _decision_guard(s, c, who, req, now)
     decision = require_text("decision", req.decision, "处理意见", "decision", min_len=10)
     if req.outcome not in ("upheld", "partial", "rejected"):
         raise ValidationFailed([_problem("outcome", "请选择处理结论（支持/部分支持/不支持）",

@@ -36,6 +36,7 @@ class Kind(StrEnum):
     ESCALATION_SEVERE = "escalation_severe"
     SUPERVISION = "supervision"
     SUPERVISION_REPLY = "supervision_reply"
+    TASK = "task"  # co-handling tasks: requested, answered, returned, assigned, signed off (tasks module)
 
 
 class Channel(StrEnum):
@@ -54,6 +55,7 @@ KIND_LABELS: dict[Kind, tuple[str, str]] = {
     Kind.ESCALATION_SEVERE: ("严重超期升级（上级消保）", "Severe overdue escalation (superior officer)"),
     Kind.SUPERVISION: ("督办通知", "Supervision notice (督办)"),
     Kind.SUPERVISION_REPLY: ("督办回复", "Supervision reply"),
+    Kind.TASK: ("任务与协办", "Tasks and co-handling"),
 }
 
 DEFAULT_CHANNELS: dict[Kind, frozenset[Channel]] = {
@@ -64,10 +66,13 @@ DEFAULT_CHANNELS: dict[Kind, frozenset[Channel]] = {
     Kind.ESCALATION_SEVERE: frozenset({Channel.EMAIL, Channel.SMS}),
     Kind.SUPERVISION: frozenset({Channel.EMAIL}),
     Kind.SUPERVISION_REPLY: frozenset(),
+    Kind.TASK: frozenset({Channel.EMAIL}),
 }
 
 
-def channels_for(kind: Kind | str, overrides: Mapping[str, Iterable[str]] | None = None) -> frozenset[Channel]:
+def channels_for(
+    kind: Kind | str, overrides: Mapping[str, Iterable[str]] | None = None
+) -> frozenset[Channel]:
     """Outbound channels for one user and kind: their saved preference, else the default."""
     if overrides is not None and str(kind) in overrides:
         return frozenset(Channel(c) for c in overrides[str(kind)] if c in OUTBOUND)
@@ -288,8 +293,9 @@ def retry_delay(attempts: int, base: timedelta) -> timedelta:
     return min(base * (2 ** min(attempts - 1, 30)), BACKOFF_CAP)
 
 
-def after_failure(attempts: int, max_attempts: int, base: timedelta, *, permanent: bool) -> tuple[
-        DeliveryStatus, timedelta | None]:
+def after_failure(
+    attempts: int, max_attempts: int, base: timedelta, *, permanent: bool
+) -> tuple[DeliveryStatus, timedelta | None]:
     """Status after the ``attempts``-th failed attempt and the delay to the next one (None: no retry)."""
     if permanent or attempts >= max_attempts:
         return DeliveryStatus.DEAD, None

@@ -69,8 +69,17 @@ class SmtpEmailSender:
     """E-mail over SMTP (smtplib): STARTTLS, implicit TLS or plain; one connection per message (deliveries
     are few and spread out; a pooled connection would go stale between them)."""
 
-    def __init__(self, host: str, port: int = 587, *, user: str | None = None, password: str | None = None,
-                 sender: str = "xiaobao@localhost", tls: str = "starttls", timeout: float = 15.0) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int = 587,
+        *,
+        user: str | None = None,
+        password: str | None = None,
+        sender: str = "xiaobao@localhost",
+        tls: str = "starttls",
+        timeout: float = 15.0,
+    ) -> None:
         if tls not in ("starttls", "ssl", "none"):
             raise ValueError(f"XIAOBAO_SMTP_TLS must be starttls, ssl or none, got {tls!r}")
         self.host, self.port, self.user, self.password = host, port, user, password
@@ -78,8 +87,9 @@ class SmtpEmailSender:
 
     def _connect(self) -> smtplib.SMTP:
         if self.tls == "ssl":
-            return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
-                                    context=ssl.create_default_context())
+            return smtplib.SMTP_SSL(
+                self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
+            )
         conn = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
         if self.tls == "starttls":
             conn.starttls(context=ssl.create_default_context())
@@ -158,9 +168,18 @@ class FileDropEmailSender:
         self.directory = Path(directory)
 
     def send(self, message: Email, *, at: datetime) -> str:
-        key, _new = _drop(self.directory, message.key, {
-            "to": message.to, "subject": message.subject, "body": message.body, "key": message.key,
-            "at": at.isoformat(), "pid": os.getpid()})
+        key, _new = _drop(
+            self.directory,
+            message.key,
+            {
+                "to": message.to,
+                "subject": message.subject,
+                "body": message.body,
+                "key": message.key,
+                "at": at.isoformat(),
+                "pid": os.getpid(),
+            },
+        )
         return f"file:{key}"
 
 
@@ -171,5 +190,8 @@ class FileDropSmsGateway:
         self.directory = Path(directory)
 
     def send(self, phone: str, text: str, *, at: datetime, idempotency_key: str | None = None) -> None:
-        _drop(self.directory, idempotency_key, {"phone": phone, "text": text, "key": idempotency_key,
-                                                "at": at.isoformat(), "pid": os.getpid()})
+        _drop(
+            self.directory,
+            idempotency_key,
+            {"phone": phone, "text": text, "key": idempotency_key, "at": at.isoformat(), "pid": os.getpid()},
+        )

@@ -18,9 +18,14 @@ SMS_MAX = 120
 @lru_cache
 def _env() -> Environment:
     # plain text (e-mail, SMS, inbox rows rendered by the autoescaping page templates): no HTML escaping here
-    return Environment(  # noqa: S701
-        loader=FileSystemLoader(str(TEMPLATE_DIR)), autoescape=False, undefined=StrictUndefined,
-        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False)
+    return Environment(
+        loader=FileSystemLoader(str(TEMPLATE_DIR)),
+        autoescape=False,  # noqa: S701
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
 
 
 def render(kind: Kind | str, **ctx: Any) -> tuple[str, str]:

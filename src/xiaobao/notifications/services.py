@@ -48,7 +48,7 @@ class NewNotification:
 
 def _chunks(rows: Sequence[dict[str, Any]], n: int = CHUNK) -> Iterable[Sequence[dict[str, Any]]]:
     for i in range(0, len(rows), n):
-        yield rows[i: i + n]
+        yield rows[i : i + n]
 
 
 def load_preferences(session: Session, user_ids: Iterable[int]) -> dict[int, dict[str, list[str]]]:
@@ -56,10 +56,11 @@ def load_preferences(session: Session, user_ids: Iterable[int]) -> dict[int, dic
     ids = sorted(set(user_ids))
     out: dict[int, dict[str, list[str]]] = {}
     for i in range(0, len(ids), 1000):
-        rows = session.scalars(select(NotificationPreference).where(
-            NotificationPreference.user_id.in_(ids[i: i + 1000])))
+        rows = session.scalars(
+            select(NotificationPreference).where(NotificationPreference.user_id.in_(ids[i : i + 1000]))
+        )
         for p in rows:
-            chosen = [c for c, on in ((Channel.EMAIL, p.email), (Channel.SMS, p.sms)) if on]
+            chosen = [c.value for c, on in ((Channel.EMAIL, p.email), (Channel.SMS, p.sms)) if on]
             out.setdefault(p.user_id, {})[p.kind] = chosen
     return out
 
@@ -69,20 +70,41 @@ def notify(session: Session, items: Sequence[NewNotification], now: datetime) ->
     their recipient wants, in the caller's transaction. Returns the ids of the notifications created."""
     if not items:
         return []
-    rows = [{"user_id": n.user_id, "kind": n.kind.value, "title": n.title, "body": n.body, "link": n.link,
-             "entity_type": n.entity_type, "entity_id": n.entity_id, "created_at": now, "read_at": None,
-             "dedupe_key": n.dedupe_key} for n in items]
+    rows = [
+        {
+            "user_id": n.user_id,
+            "kind": n.kind.value,
+            "title": n.title,
+            "body": n.body,
+            "link": n.link,
+            "entity_type": n.entity_type,
+            "entity_id": n.entity_id,
+            "created_at": now,
+            "read_at": None,
+            "dedupe_key": n.dedupe_key,
+        }
+        for n in items
+    ]
     created: list[tuple[int, int, str]] = []
-    stmt = insert_for(session, Notification).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(
-        Notification.id, Notification.user_id, Notification.kind)
+    stmt = (
+        insert_for(session, Notification)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(Notification.id, Notification.user_id, Notification.kind)
+    )
     for chunk in _chunks(rows):
         created.extend((r[0], r[1], r[2]) for r in session.execute(stmt, list(chunk)))
     if not created:
         return []
     prefs = load_preferences(session, (u for _, u, _ in created))
     deliveries = [
-        {"notification_id": nid, "channel": ch.value, "status": DeliveryStatus.PENDING.value, "attempts": 0,
-         "next_attempt_at": now, "created_at": now}
+        {
+            "notification_id": nid,
+            "channel": ch.value,
+            "status": DeliveryStatus.PENDING.value,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
         for nid, uid, kind in created
         for ch in sorted(channels_for(kind, prefs.get(uid)))
     ]
@@ -91,22 +113,50 @@ def notify(session: Session, items: Sequence[NewNotification], now: datetime) ->
     return [nid for nid, _, _ in created]
 
 
-def notify_message(session: Session, *, user_id: int, kind: Kind, dedupe_key: str, now: datetime,
-                   link: str | None = None, entity_type: str | None = None, entity_id: int | None = None,
-                   **ctx: Any) -> int | None:
+def notify_message(
+    session: Session,
+    *,
+    user_id: int,
+    kind: Kind,
+    dedupe_key: str,
+    now: datetime,
+    link: str | None = None,
+    entity_type: str | None = None,
+    entity_id: int | None = None,
+    **ctx: Any,
+) -> int | None:
     """Render the kind's template with ``ctx`` and notify one user; None if the key was already used."""
     title, body = messages.render(kind, **ctx)
-    ids = notify(session, [NewNotification(user_id=user_id, kind=kind, title=title, body=body,
-                                           dedupe_key=dedupe_key, link=link, entity_type=entity_type,
-                                           entity_id=entity_id)], now)
+    ids = notify(
+        session,
+        [
+            NewNotification(
+                user_id=user_id,
+                kind=kind,
+                title=title,
+                body=body,
+                dedupe_key=dedupe_key,
+                link=link,
+                entity_type=entity_type,
+                entity_id=entity_id,
+            )
+        ],
+        now,
+    )
     return ids[0] if ids else None
 
 
 # ---------------------------------------------------------------- inbox
 
 
-def inbox(session: Session, user_id: int, *, unread_only: bool = False, limit: int = 50,
-          before_id: int | None = None) -> list[Notification]:
+def inbox(
+    session: Session,
+    user_id: int,
+    *,
+    unread_only: bool = False,
+    limit: int = 50,
+    before_id: int | None = None,
+) -> list[Notification]:
     """The user's notifications, newest first; page on with ``before_id`` (the last id seen)."""
     stmt = select(Notification).where(Notification.user_id == user_id)
     if unread_only:
@@ -117,8 +167,14 @@ def inbox(session: Session, user_id: int, *, unread_only: bool = False, limit: i
 
 
 def unread_count(session: Session, user_id: int) -> int:
-    return int(session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.user_id == user_id, Notification.read_at.is_(None))) or 0)
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        )
+        or 0
+    )
 
 
 def get_own(session: Session, user_id: int, notification_id: int) -> Notification:
@@ -136,16 +192,29 @@ def mark_read(session: Session, user_id: int, notification_id: int, now: datetim
 
 
 def mark_all_read(session: Session, user_id: int, now: datetime) -> int:
-    result = session.execute(update(Notification).where(
-        Notification.user_id == user_id, Notification.read_at.is_(None)).values(read_at=now))
+    result = session.execute(
+        update(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .values(read_at=now)
+    )
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def failed_deliveries(session: Session, user_id: int) -> int:
     """How many of the user's e-mails / SMS could not be delivered (shown in their inbox)."""
-    return int(session.scalar(
-        select(func.count()).select_from(NotificationDelivery).join(Notification).where(
-            and_(Notification.user_id == user_id, NotificationDelivery.status == DeliveryStatus.DEAD.value))) or 0)
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(NotificationDelivery)
+            .join(Notification)
+            .where(
+                and_(
+                    Notification.user_id == user_id, NotificationDelivery.status == DeliveryStatus.DEAD.value
+                )
+            )
+        )
+        or 0
+    )
 
 
 # ---------------------------------------------------------------- preferences
@@ -156,14 +225,17 @@ def preferences(session: Session, user_id: int) -> dict[Kind, frozenset[Channel]
     return {k: channels_for(k, saved) for k in Kind}
 
 
-def save_preferences(session: Session, user_id: int, choices: Mapping[str, Iterable[str]]) -> dict[
-        Kind, frozenset[Channel]]:
+def save_preferences(
+    session: Session, user_id: int, choices: Mapping[str, Iterable[str]]
+) -> dict[Kind, frozenset[Channel]]:
     """Store the outbound channels for every kind given (a kind left out keeps its current setting)."""
     problems: list[FieldProblem] = []
     clean: dict[Kind, set[Channel]] = {}
     for kind, chans in choices.items():
         if kind not in Kind.__members__.values():
-            problems.append(FieldProblem("kind", f"未知的通知类型：{kind}", f"unknown notification kind: {kind}"))
+            problems.append(
+                FieldProblem("kind", f"未知的通知类型：{kind}", f"unknown notification kind: {kind}")
+            )
             continue
         chosen: set[Channel] = set()
         for ch in chans:

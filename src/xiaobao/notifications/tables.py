@@ -36,7 +36,8 @@ class Notification(Base):
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
 
     deliveries: Mapped[list[NotificationDelivery]] = relationship(
-        lazy="selectin", order_by="NotificationDelivery.channel", back_populates="notification")
+        lazy="selectin", order_by="NotificationDelivery.channel", back_populates="notification"
+    )
 
 
 class NotificationDelivery(Base):

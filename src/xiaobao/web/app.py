@@ -4,6 +4,8 @@ and the HTML pages."""
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +26,26 @@ def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """On SQLite the app runs the background jobs itself, in one thread (XIAOBAO_INPROCESS_JOBS=0 turns
+    that off); on PostgreSQL `xiaobao worker` processes run them."""
+    from xiaobao.jobs.services import InProcessRunner, runs_in_process
+
+    container: Container = app.state.container
+    runner = InProcessRunner(container) if runs_in_process(container) else None
+    if runner is not None:
+        runner.start()
+    try:
+        yield
+    finally:
+        if runner is not None:
+            runner.stop()
+
+
 def create_app(container: Container) -> FastAPI:
     app = FastAPI(title="xiaobao 消保", version="0.1.0", docs_url="/api/docs", redoc_url=None,
-                  openapi_url="/api/openapi.json")
+                  openapi_url="/api/openapi.json", lifespan=_lifespan)
     app.state.container = container
 
     @app.exception_handler(XiaobaoError)
@@ -60,15 +79,26 @@ def create_app(container: Container) -> FastAPI:
     from xiaobao.complaints import api as complaints_api
     from xiaobao.complaints import import_routes, public_pages, report_routes
     from xiaobao.complaints import pages as complaints_pages
+    from xiaobao.jobs import pages as jobs_pages
+    from xiaobao.notifications import api as notifications_api
+    from xiaobao.notifications import pages as notifications_pages
     from xiaobao.web import pages as web_pages
 
+    from xiaobao.admin import pages as admin_pages
+
     app.include_router(web_pages.router)
+    app.include_router(admin_pages.router)
+    app.include_router(admin_pages.api)
     app.include_router(complaints_api.router)
     app.include_router(complaints_api.public_router)
     app.include_router(report_routes.router)
     app.include_router(import_routes.router)
     app.include_router(public_pages.router)
     app.include_router(complaints_pages.router)
+    app.include_router(notifications_api.router)
+    app.include_router(notifications_pages.router)
+    app.include_router(jobs_pages.router)
+    app.include_router(jobs_pages.api)
     return app
 
 

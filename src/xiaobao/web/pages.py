@@ -10,7 +10,15 @@ from fastapi.responses import RedirectResponse
 from xiaobao.auth import services as auth
 from xiaobao.auth.services import LoginPolicy
 from xiaobao.core.errors import XiaobaoError
-from xiaobao.web.deps import LANG_COOKIE, SESSION_COOKIE, ContainerDep, CurrentUser, LangDep, UowDep, client_ip
+from xiaobao.web.deps import (
+    LANG_COOKIE,
+    SESSION_COOKIE,
+    ContainerDep,
+    CurrentUser,
+    LangDep,
+    UowDep,
+    client_ip,
+)
 from xiaobao.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -70,7 +78,17 @@ def switch_lang(code: str, request: Request) -> Any:
 
 @router.get("/")
 def home(who: CurrentUser) -> Any:
-    return RedirectResponse("/complaints/dashboard" if who.can_any_stats() else "/complaints", status_code=303)
+    from xiaobao.auth.roles import Perm
+
+    if who.can(Perm.STATS_VIEW):
+        target = "/complaints/dashboard"
+    elif who.can(Perm.COMPLAINT_VIEW):
+        target = "/complaints"
+    elif who.can(Perm.ADMIN):
+        target = "/admin/users"
+    else:
+        target = "/inbox"
+    return RedirectResponse(target, status_code=303)
 
 
 @router.get("/healthz", include_in_schema=False)

@@ -17,7 +17,8 @@ from xiaobao.core.calendar import CN_TZ
 from xiaobao.web.i18n import translate
 
 PKG = Path(__file__).resolve().parent.parent
-MODULE_TEMPLATE_DIRS = [PKG / "web" / "templates", PKG / "complaints" / "templates"]
+MODULE_TEMPLATE_DIRS = [PKG / "web" / "templates", PKG / "complaints" / "templates",
+                        PKG / "notifications" / "templates", PKG / "jobs" / "templates", PKG / "admin" / "templates"]
 
 templates = Jinja2Templates(directory=str(MODULE_TEMPLATE_DIRS[0]))
 templates.env.loader = ChoiceLoader([FileSystemLoader(str(d)) for d in MODULE_TEMPLATE_DIRS])
