@@ -85,7 +85,7 @@ _engines: dict[str, Engine] = {}
 def migrated_engine(url: str) -> Engine:
     if url not in _engines:
         migrate.upgrade(url)
-        _engines[url] = make_engine(url)
+        _engines[url] = make_engine(url, sqlite_explicit_begin=True)
     return _engines[url]
 
 

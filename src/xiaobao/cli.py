@@ -335,6 +335,38 @@ def export_stats(
                   f"{len(report.rows)} detail rows")
 
 
+tasks_app = typer.Typer(help="Tasks and the rectification ledger (整改台账)")
+app.add_typer(tasks_app, name="tasks")
+
+
+@tasks_app.command("ledger-export")
+def ledger_export(
+    out: Annotated[Path, typer.Option(help="the .xlsx file to write")],
+    as_user: Annotated[str, typer.Option("--as", help="export what this user may see")],
+    entry: Annotated[int | None, typer.Option(help="one ledger entry (default: all the user sees)")] = None,
+    lang: Annotated[str, typer.Option(help="zh or en")] = "zh",
+) -> None:
+    """Write the rectification ledger as an .xlsx workbook (one row per branch task); audited."""
+    from sqlalchemy import select
+
+    from xiaobao.auth import services as auth
+    from xiaobao.auth.tables import User
+    from xiaobao.core.errors import XiaobaoError
+    from xiaobao.tasks import ledger
+
+    c = _container()
+    with c.uow() as uow:
+        user = uow.session.scalar(select(User).where(User.username == as_user))
+        if user is None or not user.active:
+            raise typer.BadParameter(f"unknown or inactive user {as_user!r}", param_hint="--as")
+        try:
+            data = ledger.export_xlsx(uow, auth.principal_for(user, ip="cli"), entry, lang, c.clock.now())
+        except XiaobaoError as e:
+            raise typer.BadParameter(e.zh + " / " + e.en) from e
+    out.write_bytes(data)
+    console.print(f"wrote {out}")
+
+
 def main() -> None:
     """Entry point: configuration errors are reported in one readable line, not a traceback."""
     from pydantic import ValidationError

@@ -26,9 +26,15 @@ from xiaobao.tasks.services import ActContext
 from xiaobao.tasks.tables import Task
 
 # department code, name, parent; then (username, department, roles)
-EXTRA_ORGS = [("FJ-CLM", "福建分公司理赔部", "Fujian claims", "FJ"), ("SH-CLM", "上海分公司理赔部", "Shanghai claims", "SH")]
-EXTRA_USERS = [("fj_claims", "FJ-CLM", [Role.COLLABORATOR]), ("fj_claims2", "FJ-CLM", [Role.COLLABORATOR]),
-               ("sh_claims", "SH-CLM", [Role.COLLABORATOR])]
+EXTRA_ORGS = [
+    ("FJ-CLM", "福建分公司理赔部", "Fujian claims", "FJ"),
+    ("SH-CLM", "上海分公司理赔部", "Shanghai claims", "SH"),
+]
+EXTRA_USERS = [
+    ("fj_claims", "FJ-CLM", [Role.COLLABORATOR]),
+    ("fj_claims2", "FJ-CLM", [Role.COLLABORATOR]),
+    ("sh_claims", "SH-CLM", [Role.COLLABORATOR]),
+]
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
@@ -36,12 +42,19 @@ def extend_world(container: Container, world: World) -> World:
     with container.uow() as uow:
         s = uow.session
         for code, zh, en, parent in EXTRA_ORGS:
-            world.orgs[code] = auth.add_org(s, code=code, name_zh=zh, name_en=en, kind="department",
-                                            parent=s.merge(world.orgs[parent]))
+            world.orgs[code] = auth.add_org(
+                s, code=code, name_zh=zh, name_en=en, kind="department", parent=s.merge(world.orgs[parent])
+            )
         for username, org, roles in EXTRA_USERS:
             world.users[username] = auth.create_user(
-                s, username=username, display_name=username, password="correct horse battery",
-                org=world.orgs[org], roles=[str(r) for r in roles], now=container.clock.now())
+                s,
+                username=username,
+                display_name=username,
+                password="correct horse battery",
+                org=world.orgs[org],
+                roles=[str(r) for r in roles],
+                now=container.clock.now(),
+            )
         uow.commit()
     return world
 
@@ -58,15 +71,24 @@ def handling_complaint(container: Container, world: World, handler: str = "qz_ha
     with container.uow() as uow:
         c = complaints.create_complaint(uow.session, officer, ComplaintCreate(**complaint_payload()), ctx)
         uow.commit()
-        complaints.act(uow, officer, c.id, Action.ACCEPT,
-                       ActionRequest(version=c.version, handler_id=world.users[handler].id), now)
+        complaints.act(
+            uow,
+            officer,
+            c.id,
+            Action.ACCEPT,
+            ActionRequest(version=c.version, handler_id=world.users[handler].id),
+            now,
+        )
         complaints.act(uow, world.p(handler), c.id, Action.START, ActionRequest(version=c.version), now)
         return c
 
 
 def decide_request(c: Complaint, **over: Any) -> ActionRequest:
-    data: dict[str, Any] = {"version": c.version, "outcome": "partial",
-                            "decision": "经核实，理赔部门已重新核定损失，差额部分将于3个工作日内支付。"}
+    data: dict[str, Any] = {
+        "version": c.version,
+        "outcome": "partial",
+        "decision": "经核实，理赔部门已重新核定损失，差额部分将于3个工作日内支付。",
+    }
     data.update(over)
     return ActionRequest(**data)
 
@@ -94,13 +116,18 @@ def reload_task(container: Container, task_id: int) -> Task:
 
 def complaint_events(container: Container, cid: int) -> list[ComplaintEvent]:
     with reading(container) as s:
-        return list(s.scalars(select(ComplaintEvent).where(ComplaintEvent.complaint_id == cid)
-                              .order_by(ComplaintEvent.id)))
+        return list(
+            s.scalars(
+                select(ComplaintEvent).where(ComplaintEvent.complaint_id == cid).order_by(ComplaintEvent.id)
+            )
+        )
 
 
 def inbox_of(container: Container, user_id: int) -> list[Notification]:
     with reading(container) as s:
-        return list(s.scalars(select(Notification).where(Notification.user_id == user_id).order_by(Notification.id)))
+        return list(
+            s.scalars(select(Notification).where(Notification.user_id == user_id).order_by(Notification.id))
+        )
 
 
 def principal(world: World, username: str) -> Principal:

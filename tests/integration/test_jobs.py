@@ -140,13 +140,18 @@ def test_admin_page_and_api(container: Container, world: World, client: TestClie
     assert page.status_code == 200 and "易错任务" in page.text and "尚未运行" in page.text
     jobs.run_pending(container, "w1")
     page = client.get("/admin/jobs")
-    assert "失败" in page.text and "ValueError: boom #1" in page.text and "calls=1" in page.text
+    assert "失败" in page.text and "ValueError: boom #1" in page.text and "calls <b>1</b>" in page.text
     api = {j["name"]: j for j in client.get("/api/v1/jobs").json()}
     assert api["t.flaky"]["last_status"] == "failed" and api["t.flaky"]["failures"] == 1
     assert api["t.fine"]["last_summary"] == {"calls": 1} and api["t.fine"]["running"] is False
     r = client.post("/admin/jobs/t.flaky/run", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/admin/jobs?requested=t.flaky"
     assert row(container, "t.flaky").next_run_at == clock.now()
+    with container.uow() as uow:
+        from xiaobao.core.audit import AuditLog
+
+        logged = uow.session.scalar(select(AuditLog).where(AuditLog.action == "job.run_requested"))
+        assert logged is not None and logged.entity_id == "t.flaky" and logged.actor_label.startswith("admin")
     assert "已安排立即运行" in client.get(r.headers["location"]).text
     assert client.post("/api/v1/jobs/t.fine/run").status_code == 202
     assert client.post("/api/v1/jobs/t.nope/run").status_code == 404

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -516,6 +516,10 @@ def test_supervision_needs_a_reply(
     past = _send(client, cid, handler, reply_due=(clock.now() - H).isoformat())
     assert past.status_code == 422 and past.json()["problems"][0]["field"] == "reply_due"
     assert _send(client, 999999, handler).status_code == 404
+    login(client, "hq_officer")
+    auditor = _send(client, cid, world.users["hq_auditor"].id)  # can see it, but audits: does not act
+    assert auditor.status_code == 422 and "业务人员" in auditor.json()["message_zh"]
+    login(client, "fj_officer")
     r = _send(client, cid, handler)
     assert r.status_code == 201, r.text
     notice = r.json()
@@ -536,6 +540,8 @@ def test_supervision_needs_a_reply(
         follow_redirects=False,
     )
     assert r.status_code == 303
+    # answering is reading: the 督办 notice leaves the unread count
+    assert client.get("/api/v1/notifications/unread-count").json() == {"unread": 0}
     again = client.post(f"/api/v1/supervision/{notice['id']}/reply", json={"text": "再次回复"})
     assert again.status_code == 409
     assert notes(container)[-1][:2] == ("fj_officer", "supervision_reply")
@@ -629,7 +635,7 @@ def test_supervision_pages(container: Container, world: World, client: TestClien
     assert "督办已发出" in detail.text and "2026-03-03 18:00" in detail.text and "撤销督办" in detail.text
     assert "我发出的督办" in client.get("/inbox/supervision").text
     login(client, "qz_handler")
-    assert client.get("/supervision/new?entity_id=%d" % cid).status_code == 403
+    assert client.get(f"/supervision/new?entity_id={cid}").status_code == 403
     page = client.get("/inbox/supervision")
     assert "请在今日内回电投诉人" in page.text and "待回复" in page.text
     assert "您有 1 条督办待回复" in client.get("/inbox").text
@@ -654,3 +660,149 @@ def test_supervision_withdrawn_by_sender(container: Container, world: World, clo
         supervision.reply(uow, world.p("qz_handler"), n.id, "已办", clock.now())
     clock.advance(timedelta(days=5))
     assert sweep(container, SUPERVISION) == {}
+
+
+# ---------------------------------------------------------------- gateways (no database)
+
+
+class _SmtpHandler:
+    """Just enough of an SMTP server for smtplib: one message per connection; RCPT to an address with
+    "reject" in it is refused with 550, "later" with 451."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], str]] = []
+
+    def serve(self, conn: Any) -> None:
+        f = conn.makefile("rwb")
+
+        def say(line: str) -> None:
+            f.write(line.encode() + b"\r\n")
+            f.flush()
+
+        say("220 test ESMTP")
+        sender, rcpts = "", []
+        while line := f.readline():
+            cmd = line.decode().strip()
+            verb = cmd.split(" ", 1)[0].upper()
+            if verb in ("EHLO", "HELO"):
+                say("250 test")
+            elif verb == "MAIL":
+                sender = cmd
+                say("250 OK")
+            elif verb == "RCPT":
+                if "reject" in cmd:
+                    say("550 no such user")
+                elif "later" in cmd:
+                    say("451 try again later")
+                else:
+                    rcpts.append(cmd)
+                    say("250 OK")
+            elif verb == "DATA":
+                say("354 go ahead")
+                data = b""
+                while (chunk := f.readline()) != b".\r\n":
+                    data += chunk
+                self.messages.append((sender, rcpts, data.decode()))
+                say("250 queued")
+            elif verb == "QUIT":
+                say("221 bye")
+                break
+            else:
+                say("250 OK")
+        conn.close()
+
+
+def test_smtp_sender_talks_smtp_and_maps_failures() -> None:
+    import socket
+    import threading
+
+    from xiaobao.notifications.gateways import SmtpEmailSender
+
+    handler = _SmtpHandler()
+    srv = socket.create_server(("127.0.0.1", 0))
+    port = srv.getsockname()[1]
+
+    def accept() -> None:
+        for _ in range(3):
+            conn, _ = srv.accept()
+            handler.serve(conn)
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    try:
+        sender = SmtpEmailSender("127.0.0.1", port, sender="xiaobao@insurer.example", tls="none", timeout=5)
+        at = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+        msg = Email(
+            to="fj_manager@example.com",
+            subject="【超期升级】投诉 TS1 已超期",
+            body="请督促办理",
+            key="xiaobao-delivery-7",
+        )
+        provider = sender.send(msg, at=at)
+        assert provider == "<xiaobao-delivery-7@insurer.example>"
+        [(mail_from, rcpts, data)] = handler.messages
+        assert "xiaobao@insurer.example" in mail_from and "fj_manager@example.com" in rcpts[0]
+        assert "X-Idempotency-Key: xiaobao-delivery-7" in data and "Message-ID: <xiaobao-delivery-7@" in data
+        with pytest.raises(DeliveryError) as refused:
+            sender.send(Email(to="reject@example.com", subject="s", body="b", key="k2"), at=at)
+        assert refused.value.permanent
+        with pytest.raises(DeliveryError) as later:
+            sender.send(Email(to="later@example.com", subject="s", body="b", key="k3"), at=at)
+        assert not later.value.permanent
+    finally:
+        srv.close()
+        t.join(5)
+    down = SmtpEmailSender("127.0.0.1", port, tls="none", timeout=1)  # nobody listens any more
+    with pytest.raises(DeliveryError) as err:
+        down.send(Email(to="a@example.com", subject="s", body="b", key="k4"), at=datetime.now(UTC))
+    assert not err.value.permanent
+    with pytest.raises(ValueError, match="starttls"):
+        SmtpEmailSender("h", tls="tls13")
+
+
+def test_file_drop_gateways_deliver_each_key_once(tmp_path: Any) -> None:
+    from xiaobao.notifications.gateways import FileDropEmailSender, FileDropSmsGateway
+
+    at = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+    sms = FileDropSmsGateway(tmp_path / "sms")
+    sms.send("13905950000", "【消保】你好", at=at, idempotency_key="xiaobao-delivery-1")
+    sms.send(
+        "13905950000", "【消保】你好", at=at, idempotency_key="xiaobao-delivery-1"
+    )  # re-sent after a crash
+    sms.send("13905950000", "无编号", at=at)
+    assert sorted(p.name for p in (tmp_path / "sms").glob("*.json"))[1] == "xiaobao-delivery-1.json"
+    assert len(list((tmp_path / "sms").glob("*.json"))) == 2
+    assert (tmp_path / "sms" / "_duplicates.log").read_text().split() == ["xiaobao-delivery-1"]
+    mail = FileDropEmailSender(tmp_path / "mail")
+    assert mail.send(Email(to="a@example.com", subject="s", body="b", key="xiaobao-delivery-2"), at=at) == (
+        "file:xiaobao-delivery-2"
+    )
+    mem = MemoryEmailSender()
+    for _ in range(2):
+        mem.send(Email(to="a@example.com", subject="s", body="b", key="k"), at=at)
+    assert len(mem.sent) == 1
+
+
+def test_gateway_configuration(tmp_path: Any) -> None:
+    from tests.conftest import test_settings as make_settings
+    from xiaobao.bootstrap import make_email_sender, make_sms_gateway
+    from xiaobao.notifications.gateways import FileDropEmailSender, FileDropSmsGateway, SmtpEmailSender
+
+    base = make_settings(tmp_path)
+    assert isinstance(make_email_sender(base), MemoryEmailSender)
+    assert isinstance(
+        make_email_sender(base.model_copy(update={"smtp_host": "mail.example"})), SmtpEmailSender
+    )
+    assert isinstance(
+        make_email_sender(base.model_copy(update={"email_backend": "file", "email_file_dir": tmp_path})),
+        FileDropEmailSender,
+    )
+    assert isinstance(
+        make_sms_gateway(base.model_copy(update={"sms_gateway": "file", "sms_file_dir": tmp_path})),
+        FileDropSmsGateway,
+    )
+    for bad in ({"email_backend": "smtp"}, {"email_backend": "file"}, {"email_backend": "pigeon"}):
+        with pytest.raises(ValueError, match="XIAOBAO_EMAIL_BACKEND"):
+            make_email_sender(base.model_copy(update=bad))
+    with pytest.raises(ValueError, match="XIAOBAO_SMS_FILE_DIR"):
+        make_sms_gateway(base.model_copy(update={"sms_gateway": "file"}))

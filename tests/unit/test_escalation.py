@@ -205,6 +205,7 @@ def test_every_kind_has_a_chinese_template() -> None:
         "owner_org": "泉州中心支公司",
         "hours_left": 5,
         "overdue_hours": 30,
+        "overdue_for": "30 小时",
         "escalate_hours": 24,
         "is_owner": True,
         "sender": "李四",
@@ -226,3 +227,12 @@ def test_every_kind_has_a_chinese_template() -> None:
     )
     sms = messages.sms_text("【严重超期】" + "很长的标题" * 40)
     assert sms.startswith("【消保】【严重超期】") and len(sms) <= messages.SMS_MAX
+
+
+def test_durations_in_messages() -> None:
+    from xiaobao.notifications.domain import duration_zh
+
+    assert duration_zh(-5) == "0 小时"
+    assert duration_zh(42 * 3600 + 59) == "42 小时"
+    assert duration_zh(48 * 3600) == "2 天"
+    assert duration_zh(642 * 3600) == "26 天 18 小时"

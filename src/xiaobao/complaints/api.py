@@ -118,7 +118,7 @@ def list_(uow: UowDep, who: CurrentUser, container: ContainerDep,
                                 per_page=per_page)
     now = container.clock.now()
     total, rows = queries.list_complaints(uow.session, who, f, now, _due_soon(container))
-    return ComplaintPage(total=total, page=page, per_page=per_page,
+    return ComplaintPage(total=total, total_capped=total.capped, page=page, per_page=per_page,
                          items=[to_item(c, now, _due_soon(container)) for c in rows])
 
 

@@ -20,7 +20,8 @@ def acknowledge(ev: ComplaintReceived, c: Container) -> None:
             if row is None:
                 return
             phone, tracking_no = row.phone, row.tracking_no
-    c.sms.send(phone, f"【消保】您的投诉已登记，编号 {tracking_no}。可凭编号和手机验证码查询进度。", at=c.clock.now())
+    c.sms.send(phone, f"【消保】您的投诉已登记，编号 {tracking_no}。可凭编号和手机验证码查询进度。",
+               at=c.clock.now())
 
 
 def notify_decision(ev: ComplaintDecided, c: Container) -> None:
@@ -33,5 +34,5 @@ def notify_decision(ev: ComplaintDecided, c: Container) -> None:
 
 
 def register(container: Container) -> None:
-    container.handlers.setdefault(ComplaintReceived, []).append(acknowledge)  # type: ignore[arg-type]
-    container.handlers.setdefault(ComplaintDecided, []).append(notify_decision)  # type: ignore[arg-type]
+    container.handlers.setdefault(ComplaintReceived, []).append(acknowledge)
+    container.handlers.setdefault(ComplaintDecided, []).append(notify_decision)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, any_, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from xiaobao.auth.principal import Principal
@@ -61,17 +61,29 @@ def text_condition(session: Session, q: str) -> Any:
     return and_(func.to_tsvector("simple", Complaint.search_doc).op("@@")(tsq), exact)
 
 
-def filtered(session: Session, who: Principal, f: ComplaintFilter, now: datetime, due_soon: timedelta) -> Select:
+def org_condition(session: Session, org_ids: Select) -> Any:
+    """Complaint.org_id among `org_ids` (a select of org ids: the subtree in scope). On PostgreSQL as
+    `org_id = ANY(ARRAY(subquery))`: the org ids are computed once and the planner estimates the
+    complaint side sensibly, so it can combine the org index with the other filters' indexes in one scan
+    instead of repeating them for every org of the subtree (a join did: 50 ms instead of 18 ms for a
+    full-text search on 1M rows, bench/queries.py)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return Complaint.org_id == any_(func.array(org_ids.scalar_subquery()))
+    return Complaint.org_id.in_(org_ids)
+
+
+def filtered(session: Session, who: Principal, f: ComplaintFilter, now: datetime,
+             due_soon: timedelta) -> Select:
     stmt = select(Complaint)
     conds: list[Any] = []
-    join_org = who.scope_path != "/" or f.org_code
-    if join_org:
-        stmt = stmt.join(Org, Org.id == Complaint.org_id)
-        if who.scope_path != "/":
-            conds.append(Org.path.startswith(who.scope_path))
+    org_conds: list[Any] = []
+    if who.scope_path != "/":
+        org_conds.append(Org.path.startswith(who.scope_path))
     if f.org_code:
         sub = select(Org.path).where(Org.code == f.org_code).scalar_subquery()
-        conds.append(Org.path.startswith(sub))
+        org_conds.append(Org.path.startswith(sub))
+    if org_conds:
+        conds.append(org_condition(session, select(Org.id).where(*org_conds)))
     if f.status:
         conds.append(Complaint.status.in_(f.status))
     if f.business_line:
@@ -102,16 +114,48 @@ def filtered(session: Session, who: Principal, f: ComplaintFilter, now: datetime
     return stmt.where(*conds)
 
 
+COUNT_CAP = 10_000
+"""Lists count matching rows up to this many; beyond it the total reads "10,000+" (an exact count of a
+broad filter on a million complaints costs seconds, and nobody pages through more)."""
+
+
+class ListTotal(int):
+    """The row count of a list: exact, or `COUNT_CAP` with `capped` set when more rows match."""
+
+    capped: bool = False
+
+    def __new__(cls, value: int, capped: bool = False) -> ListTotal:
+        obj = super().__new__(cls, value)
+        obj.capped = capped
+        return obj
+
+    def label(self) -> str:
+        """"1,234" or "10,000+"."""
+        return f"{int(self):,}" + ("+" if self.capped else "")
+
+
 def list_complaints(session: Session, who: Principal, f: ComplaintFilter, now: datetime,
-                    due_soon: timedelta = timedelta(days=3)) -> tuple[int, list[Complaint]]:
+                    due_soon: timedelta = timedelta(days=3),
+                    count_cap: int | None = COUNT_CAP) -> tuple[ListTotal, list[Complaint]]:
+    """One page of the filtered list and the total (a `ListTotal`: an int, capped at `count_cap` rows
+    with `.capped` set; `count_cap=None` counts exactly)."""
+    if session.get_bind().dialect.name == "postgresql":
+        # room for exact (not lossy) bitmaps when a filter matches a large part of the table; lossy pages
+        # recheck every row on them, text conditions included (seconds instead of milliseconds at 1M rows)
+        session.execute(text("SELECT set_config('work_mem', '32MB', true)"))
     base = filtered(session, who, f, now, due_soon)
-    total = session.scalar(select(func.count()).select_from(base.with_only_columns(Complaint.id).subquery())) or 0
+    ids = base.with_only_columns(Complaint.id)
+    if count_cap is not None:
+        ids = ids.limit(count_cap + 1)
+    n = session.scalar(select(func.count()).select_from(ids.subquery())) or 0
+    total = ListTotal(count_cap, capped=True) if count_cap is not None and n > count_cap else ListTotal(n)
     key = f.sort.lstrip("-")
     col = SORTS.get(key, Complaint.received_at)
     order = col.desc() if f.sort.startswith("-") else col.asc()
     per_page = max(1, min(f.per_page, 200))
     page = max(1, f.page)
-    rows = session.scalars(base.order_by(order, Complaint.id.desc()).offset((page - 1) * per_page).limit(per_page))
+    stmt = base.order_by(order, Complaint.id.desc()).offset((page - 1) * per_page).limit(per_page)
+    rows = session.scalars(stmt)
     return total, list(rows.unique())
 
 

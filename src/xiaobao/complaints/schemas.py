@@ -116,6 +116,8 @@ class ComplaintListItem(BaseModel):
 
 class ComplaintPage(BaseModel):
     total: int
+    total_capped: bool = False
+    """True when more than `total` complaints match (counting stops at queries.COUNT_CAP): show "10,000+"."""
     page: int
     per_page: int
     items: list[ComplaintListItem]

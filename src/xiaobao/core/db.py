@@ -56,15 +56,20 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONType, list[Any]: JSONType}
 
 
-def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20, echo: bool = False) -> Engine:
+def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20, echo: bool = False,
+                sqlite_explicit_begin: bool = False) -> Engine:
+    """SQLite keeps pysqlite's lazy transactions by default: a transaction starts at the first write,
+    so a request that reads and then writes waits for the write lock instead of failing with
+    SQLITE_BUSY_SNAPSHOT when another connection committed in between. `sqlite_explicit_begin` makes
+    SQLAlchemy emit BEGIN itself (its pysqlite recipe), which savepoints need: the test suite runs each
+    test in an outer transaction with savepoints and uses it; application code uses no savepoints."""
     if url.startswith("sqlite"):
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-            # pysqlite would begin transactions lazily (before the first write), which makes a first
-            # SAVEPOINT act as BEGIN; SQLAlchemy emits BEGIN itself instead (its pysqlite recipe)
-            dbapi_conn.isolation_level = None
+            if sqlite_explicit_begin:
+                dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
@@ -72,14 +77,19 @@ def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20, echo: 
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
-        @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
+        if sqlite_explicit_begin:
+
+            @event.listens_for(engine, "begin")
+            def _sqlite_begin(conn: Any) -> None:
+                conn.exec_driver_sql("BEGIN")
 
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, echo=echo, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
+    # JIT compilation costs tens of milliseconds per query and only pays off for queries running for
+    # seconds; this app's queries (lists, dashboards on 1M complaints) take milliseconds (bench/queries.py)
+    return create_engine(url, echo=echo, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True,
+                         connect_args={"options": "-c jit=off"})
 
 
 def make_session_factory(engine_or_conn: Any, **kw: Any) -> sessionmaker[Session]:

@@ -75,6 +75,9 @@ def load_demo(container: Container, n: int = 400, seed: int = 20240315,
             counts[c.status] = counts.get(c.status, 0) + 1
         if progress:
             progress(i + 1)
+    from xiaobao.tasks.demo import load_task_demo
+
+    counts.update({f"tasks.{k}": v for k, v in load_task_demo(container).items()})
     return counts
 
 

@@ -20,6 +20,41 @@ from xiaobao.notifications.domain import DELIVERY_LABELS, DeliveryStatus
 from xiaobao.web.deps import ContainerDep, LangDep, UowDep, require
 from xiaobao.web.templating import render
 
+SUMMARY_LABELS: dict[str, tuple[str, str]] = {
+    "items": ("处理事项", "items"),
+    "notifications": ("新通知", "new notifications"),
+    "stage_1": ("到期提醒", "reminded"),
+    "stage_2": ("超期升级", "escalated"),
+    "stage_3": ("严重超期", "severely overdue"),
+    "already_done": ("已由其他进程处理", "done by another worker"),
+    "duplicates_skipped": ("重复未发", "duplicates skipped"),
+    "unrouted": ("找不到接收人", "no recipient found"),
+    "batches": ("批次", "batches"),
+    "sent": ("已发送", "sent"),
+    "failed": ("失败待重试", "failed, will retry"),
+    "dead": ("已放弃", "given up"),
+}
+
+
+def summary_items(summary: dict[str, Any] | None, lang: str) -> list[tuple[str, Any]]:
+    """A run's counts in words, zeros left out (unknown keys as they are)."""
+    pick = 0 if lang == "zh" else 1
+    rank = {k: i for i, k in enumerate(SUMMARY_LABELS)}
+    keys = sorted(
+        (k for k, v in (summary or {}).items() if v not in (0, None, "")), key=lambda k: rank.get(k, 99)
+    )
+    return [(SUMMARY_LABELS[k][pick] if k in SUMMARY_LABELS else k, (summary or {})[k]) for k in keys]
+
+
+def took(started: datetime | None, finished: datetime | None, lang: str) -> str:
+    if started is None or finished is None:
+        return ""
+    s = (finished - started).total_seconds()
+    if s < 1:
+        return f"{round(s * 1000)} 毫秒" if lang == "zh" else f"{round(s * 1000)} ms"
+    return f"{s:.1f} 秒" if lang == "zh" else f"{s:.1f} s"
+
+
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["jobs"])
 Admin = Annotated[Principal, require(Perm.ADMIN)]
@@ -88,6 +123,8 @@ def jobs_page(
             "problems": delivery.problem_deliveries(uow.session),
             "delivery_label": lambda s: DELIVERY_LABELS[DeliveryStatus(s)][pick],
             "poll": container.settings.job_poll_seconds,
+            "summary_items": lambda summary: summary_items(summary, lang),
+            "took": lambda a, b: took(a, b, lang),
         },
     )
 
@@ -97,7 +134,7 @@ def jobs_run(name: str, uow: UowDep, container: ContainerDep, who: Admin) -> Any
     from xiaobao.core.errors import Conflict
 
     try:
-        services.request_run(container, uow, name)
+        services.request_run(container, uow, name, who)
     except Conflict:
         return RedirectResponse(f"/admin/jobs?busy={name}", status_code=303)
     return RedirectResponse(f"/admin/jobs?requested={name}", status_code=303)
@@ -105,7 +142,7 @@ def jobs_run(name: str, uow: UowDep, container: ContainerDep, who: Admin) -> Any
 
 @router.post("/admin/deliveries/{delivery_id}/retry")
 def delivery_retry(delivery_id: int, uow: UowDep, container: ContainerDep, who: Admin) -> Any:
-    if delivery.retry_dead(uow.session, delivery_id, container.clock.now()) is None:
+    if delivery.retry_dead(uow.session, delivery_id, container.clock.now(), who) is None:
         raise NotFound("发送记录", "delivery")
     uow.commit()
     return RedirectResponse(f"/admin/jobs?retried={delivery_id}#deliveries", status_code=303)
@@ -120,7 +157,7 @@ def jobs_json(uow: UowDep, container: ContainerDep, lang: LangDep, who: Admin) -
     "/jobs/{name}/run", status_code=202, summary="Make a job due now; a worker runs it on its next poll"
 )
 def jobs_run_json(name: str, uow: UowDep, container: ContainerDep, who: Admin) -> dict[str, str]:
-    services.request_run(container, uow, name)
+    services.request_run(container, uow, name, who)
     return {"requested": name}
 
 
@@ -147,7 +184,7 @@ def deliveries_json(uow: UowDep, who: Admin) -> dict[str, Any]:
 
 @api.post("/deliveries/{delivery_id}/retry", summary="Send a failed or dead delivery again (admin)")
 def delivery_retry_json(delivery_id: int, uow: UowDep, container: ContainerDep, who: Admin) -> dict[str, Any]:
-    d = delivery.retry_dead(uow.session, delivery_id, container.clock.now())
+    d = delivery.retry_dead(uow.session, delivery_id, container.clock.now(), who)
     if d is None:
         raise NotFound("发送记录", "delivery")
     uow.commit()

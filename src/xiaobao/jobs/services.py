@@ -22,12 +22,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from xiaobao.auth.principal import Principal
+from xiaobao.core import audit
 from xiaobao.core.db import UnitOfWork
 from xiaobao.core.errors import Conflict, NotFound
 from xiaobao.jobs.domain import JobDef, error_text, next_run
+from xiaobao.jobs.sqltools import dialect, end_read_phase, insert_for
 from xiaobao.jobs.tables import JobSchedule
 
 if TYPE_CHECKING:
@@ -40,16 +43,12 @@ def worker_id(prefix: str = "worker") -> str:
     return f"{prefix}:{socket.gethostname()}:{os.getpid()}"
 
 
-def _dialect(session: Session) -> str:
-    return session.get_bind().dialect.name
-
-
 def _insert_missing(container: Container, s: Session) -> bool:
-    from xiaobao.notifications.services import insert_for
-
     now = container.clock.now()
     overrides = container.settings.job_intervals
     have = set(s.scalars(select(JobSchedule.name)))
+    if len(have) < len(container.jobs.names()):
+        end_read_phase(s)
     rows = [
         {
             "name": j.name,
@@ -104,6 +103,11 @@ def run_job(container: Container, job: JobDef, worker: str, *, force: bool = Fal
         if not force:
             stmt = stmt.where(JobSchedule.next_run_at <= now)
         row = session.scalar(stmt.with_for_update(skip_locked=True))
+        if row is not None:
+            failures, name = row.failures, row.name
+            # PostgreSQL: keep the row locked while the job runs. SQLite: end the read transaction now
+            # (the job's own transactions write; this one must not hold an older snapshot).
+            end_read_phase(session)
         if row is None:
             session.rollback()
             held = session.scalar(select(JobSchedule.next_run_at).where(JobSchedule.name == job.name))
@@ -116,12 +120,22 @@ def run_job(container: Container, job: JobDef, worker: str, *, force: bool = Fal
             return Outcome(job.name, "joined" if status == "ok" else status, summary, error)
         status, summary, error = _run_fn(container, job, now)
         finished = container.clock.now()
-        row.interval_seconds = container.jobs.interval(job, container.settings.job_intervals)
-        row.last_started_at, row.last_finished_at = now, finished
-        row.last_status, row.last_error, row.last_worker = status, error, worker
-        row.last_summary = summary
-        row.failures = 0 if status == "ok" else row.failures + 1
-        row.next_run_at = next_run(finished, row.interval_seconds)
+        interval = container.jobs.interval(job, container.settings.job_intervals)
+        session.execute(
+            update(JobSchedule)
+            .where(JobSchedule.name == name)
+            .values(
+                interval_seconds=interval,
+                last_started_at=now,
+                last_finished_at=finished,
+                last_status=status,
+                last_error=error,
+                last_worker=worker,
+                last_summary=summary,
+                failures=0 if status == "ok" else failures + 1,
+                next_run_at=next_run(finished, interval),
+            )
+        )
         session.commit()
         return Outcome(job.name, status, summary, error)
     finally:
@@ -152,7 +166,7 @@ def run_now(container: Container, name: str, worker: str) -> Outcome:
     return result
 
 
-def request_run(container: Container, uow: UnitOfWork, name: str) -> None:
+def request_run(container: Container, uow: UnitOfWork, name: str, who: Principal | None = None) -> None:
     """The admin page's "run now": make the job due now, in the caller's unit of work (committed here); the
     runner picks it up on its next poll. A job running right now (row locked) is refused, not waited for."""
     if container.jobs.get(name) is None:
@@ -164,6 +178,17 @@ def request_run(container: Container, uow: UnitOfWork, name: str) -> None:
     if row is None:
         raise Conflict("该任务正在运行，请稍后再试", "The job is running right now; try again shortly")
     row.next_run_at = container.clock.now()
+    if who is not None:
+        audit.record(
+            uow.session,
+            at=row.next_run_at,
+            actor_id=who.user_id,
+            actor_label=who.label,
+            action="job.run_requested",
+            entity_type="job",
+            entity_id=name,
+            ip=who.ip,
+        )
     uow.commit()
 
 
@@ -178,7 +203,7 @@ def overview(container: Container, session: Session) -> list[JobView]:
     """Every registered job with its schedule row and whether a worker is running it now."""
     running = set(container.jobs.running_here())
     free: set[str] | None = None
-    if _dialect(session) == "postgresql":
+    if dialect(session) == "postgresql":
         # a running job's row is locked by its worker: probe without waiting, then let go at once
         free = set(
             session.scalars(

@@ -13,10 +13,14 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import lazyload
 
+from xiaobao.auth.principal import Principal
 from xiaobao.auth.tables import User
+from xiaobao.core import audit
 from xiaobao.core.pii import mask_phone
 from xiaobao.jobs.domain import JobDef
+from xiaobao.jobs.sqltools import end_read_phase
 from xiaobao.notifications import messages
 from xiaobao.notifications.domain import Channel, DeliveryStatus, after_failure
 from xiaobao.notifications.gateways import DeliveryError, Email
@@ -107,7 +111,9 @@ def deliver_batch(container: Container, now: datetime, limit: int = BATCH) -> li
             .order_by(NotificationDelivery.next_attempt_at, NotificationDelivery.id)
             .limit(limit)
             .with_for_update(skip_locked=True, of=NotificationDelivery)
+            .options(lazyload(Notification.deliveries), lazyload(User.role_rows), lazyload(User.org))
         ).all()
+        end_read_phase(uow.session)  # PostgreSQL keeps the rows locked while sending; SQLite has one runner
         for d, n, user in rows:
             _record(container, d, n, user)
         uow.commit()
@@ -128,8 +134,10 @@ def deliver_pending(container: Container, now: datetime) -> dict[str, Any]:
     return counts
 
 
-def retry_dead(session: Any, delivery_id: int, now: datetime) -> NotificationDelivery | None:
-    """An admin sends a dead (or failed) delivery again now, with a fresh count of attempts."""
+def retry_dead(
+    session: Any, delivery_id: int, now: datetime, who: Principal | None = None
+) -> NotificationDelivery | None:
+    """An admin sends a dead (or failed) delivery again now, with a fresh count of attempts (audited)."""
     d = session.scalar(
         select(NotificationDelivery)
         .where(NotificationDelivery.id == delivery_id)
@@ -137,9 +145,23 @@ def retry_dead(session: Any, delivery_id: int, now: datetime) -> NotificationDel
     )
     if d is None or d.status not in (DeliveryStatus.DEAD.value, DeliveryStatus.FAILED.value):
         return None
+    before = {"status": d.status, "attempts": d.attempts, "last_error": d.last_error}
     d.status = DeliveryStatus.PENDING.value
     d.attempts = 0
     d.next_attempt_at = now
+    if who is not None:
+        audit.record(
+            session,
+            at=now,
+            actor_id=who.user_id,
+            actor_label=who.label,
+            action="notification.delivery_retry",
+            entity_type="notification_delivery",
+            entity_id=d.id,
+            before=before,
+            after={"status": d.status},
+            ip=who.ip,
+        )
     return d
 
 

@@ -58,6 +58,26 @@ KIND_LABELS: dict[Kind, tuple[str, str]] = {
     Kind.TASK: ("任务与协办", "Tasks and co-handling"),
 }
 
+KIND_TAGS: dict[str, tuple[str, str]] = {
+    # short labels for the inbox tag; a kind without one uses its full label
+    Kind.REMINDER: ("即将到期", "Due soon"),
+    Kind.OVERDUE: ("已超期", "Overdue"),
+    Kind.ESCALATION: ("超期升级", "Escalated"),
+    Kind.ESCALATION_SEVERE: ("严重超期", "Severely overdue"),
+    Kind.SUPERVISION: ("督办", "督办"),
+    Kind.SUPERVISION_REPLY: ("督办回复", "督办 reply"),
+}
+
+
+def duration_zh(seconds: float) -> str:
+    """A span for messages: "42 小时", "3 天 5 小时" (whole hours, rounded down)."""
+    hours = max(0, int(seconds // 3600))
+    if hours < 48:
+        return f"{hours} 小时"
+    days, rest = divmod(hours, 24)
+    return f"{days} 天" + (f" {rest} 小时" if rest else "")
+
+
 DEFAULT_CHANNELS: dict[Kind, frozenset[Channel]] = {
     # inbox always; e-mail for escalations; SMS for overdue escalations
     Kind.REMINDER: frozenset(),

@@ -103,7 +103,11 @@ class SmtpEmailSender:
                     conn.login(self.user, self.password or "")
                 refused = conn.send_message(msg)
         except smtplib.SMTPRecipientsRefused as e:
-            raise DeliveryError(f"recipient refused: {e.recipients}", permanent=True) from e
+            # 5xx: this address will never work; 4xx (mailbox busy, greylisting): try again later
+            codes = [code for code, _msg in e.recipients.values()]
+            raise DeliveryError(
+                f"recipient refused: {e.recipients}", permanent=all(c >= 500 for c in codes)
+            ) from e
         except smtplib.SMTPResponseException as e:
             # 5xx: the server will not take this message; 4xx: try again later
             raise DeliveryError(f"SMTP {e.smtp_code}: {e.smtp_error!r}", permanent=e.smtp_code >= 500) from e

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from xiaobao.auth.principal import Principal
-from xiaobao.auth.roles import Perm
+from xiaobao.auth.roles import ROLE_LABELS, Perm, Role
 from xiaobao.core.calendar import CN_TZ
 from xiaobao.core.errors import Conflict, FieldProblem, Forbidden, Unauthenticated, ValidationFailed
 from xiaobao.notifications import entities, services, supervision
@@ -19,11 +19,12 @@ from xiaobao.notifications.domain import (
     DEFAULT_CHANNELS,
     DELIVERY_LABELS,
     KIND_LABELS,
+    KIND_TAGS,
     OUTBOUND,
     DeliveryStatus,
     Kind,
 )
-from xiaobao.web.deps import ContainerDep, CurrentUser, LangDep, UowDep, get_principal
+from xiaobao.web.deps import ContainerDep, CurrentUser, LangDep, UowDep, get_lang, get_principal
 from xiaobao.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -40,10 +41,18 @@ def _is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
+def _plain_title(title: str) -> str:
+    """The title without its leading 【…】 tag (the inbox shows the kind as a tag of its own)."""
+    if title.startswith("【") and "】" in title[:12]:
+        return title.split("】", 1)[1].strip() or title
+    return title
+
+
 def _common(lang: str) -> dict[str, Any]:
     pick = 0 if lang == "zh" else 1
     return {
-        "kind_label": lambda k: KIND_LABELS[Kind(k)][pick] if k in Kind.__members__.values() else k,
+        "kind_label": lambda k: (KIND_TAGS.get(k) or KIND_LABELS.get(k) or (k, k))[pick],
+        "plain_title": _plain_title,
         "delivery_label": lambda s: DELIVERY_LABELS[DeliveryStatus(s)][pick],
         "channel_label": lambda c: {"email": ("邮件", "E-mail"), "sms": ("短信", "SMS")}.get(c, (c, c))[pick],
     }
@@ -292,6 +301,7 @@ def _new_form(
     info = entities.resolve(uow.session, who, entity_type, entity_id)
     recipients = supervision.recipients_for(uow.session, who, entity_type, entity_id)
     default_due = now.astimezone(CN_TZ).replace(second=0, microsecond=0) + timedelta(hours=default_hours)
+    pick = 0 if get_lang(request) == "zh" else 1
     return render(
         request,
         "notifications/supervision_new.html",
@@ -302,6 +312,9 @@ def _new_form(
             "recipients": recipients,
             "values": {"reply_due": default_due.strftime("%Y-%m-%dT%H:%M"), **values},
             "existing": supervision.for_entity(uow.session, who, entity_type, entity_id),
+            "role_names": lambda u: "、".join(
+                ROLE_LABELS[Role(r)][pick] for r in sorted(u.roles) if r in Role.__members__.values()
+            ),
             "error": error,
             "problems": problems or {},
         },

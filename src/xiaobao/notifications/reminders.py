@@ -33,6 +33,7 @@ from xiaobao.auth.roles import Role
 from xiaobao.auth.tables import Org, User, UserRole
 from xiaobao.core.calendar import CN_TZ
 from xiaobao.jobs.domain import JobDef
+from xiaobao.jobs.sqltools import end_read_phase, insert_for
 from xiaobao.notifications import messages
 from xiaobao.notifications.domain import (
     Audience,
@@ -43,12 +44,13 @@ from xiaobao.notifications.domain import (
     Stage,
     dedupe_key,
     department_heads,
+    duration_zh,
     institution_officers,
     plan,
     superior_officers,
     thresholds,
 )
-from xiaobao.notifications.services import NewNotification, insert_for, notify
+from xiaobao.notifications.services import NewNotification, notify
 from xiaobao.notifications.tables import ReminderState
 
 if TYPE_CHECKING:
@@ -230,6 +232,16 @@ def claim_statement(
     )
 
 
+def current_stages(session: Session, track: ReminderTrack, ids: list[int]) -> dict[int, tuple[int, datetime]]:
+    rs = ReminderState
+    rows = session.execute(
+        select(rs.entity_id, rs.stage, rs.due_at).where(
+            rs.entity_type == track.entity_type, rs.track == track.name, rs.entity_id.in_(ids)
+        )
+    )
+    return {eid: (stage, due_at) for eid, stage, due_at in rows}
+
+
 def _hours(seconds: float) -> int:
     return max(0, math.ceil(seconds / 3600))
 
@@ -256,6 +268,7 @@ def build_notifications(
         "owner_org": directory.org_names.get(owner_org, "") if owner_org is not None else "",
         "hours_left": _hours((row.due - now).total_seconds()),
         "overdue_hours": max(0, int((now - row.due).total_seconds() // 3600)),
+        "overdue_for": duration_zh((now - row.due).total_seconds()),
         "escalate_hours": round(policy.escalate_after.total_seconds() / 3600),
     }
     link = track.link.format(id=row.entity_id)
@@ -308,17 +321,23 @@ def sweep(container: Container, track: ReminderTrack, now: datetime) -> dict[str
             if not rows:
                 break
             after = (rows[-1].due, rows[-1].entity_id)
+            # The rows are ours now, but the statement's snapshot may predate another worker's commit of the
+            # same items (it held them, then let go): read their stage again, in a fresh snapshot.
+            fresh = current_stages(session, track, [r.entity_id for r in rows])
             directory.need_users(
                 session,
                 {r.owner_id for r in rows if r.owner_id is not None}
                 | {r.watcher_id for r in rows if r.watcher_id is not None},
             )
+            end_read_phase(session)
             items: list[NewNotification] = []
             states: list[dict[str, Any]] = []
             for r in rows:
-                current = r.stage if r.stage is not None and r.state_due == r.due else Stage.NONE
+                stage, state_due = fresh.get(r.entity_id, (None, None))
+                current = stage if stage is not None and state_due == r.due else Stage.NONE
                 p = plan(r.due, now, current, policy)
                 if p.target == current:
+                    counts["already_done"] += 1  # another worker got there first
                     continue
                 items.extend(build_notifications(track, r, p, now, policy, directory, counts))
                 states.append(
@@ -350,7 +369,7 @@ def sweep(container: Container, track: ReminderTrack, now: datetime) -> dict[str
             counts["notifications"] += len(created)
             counts["duplicates_skipped"] += len(items) - len(created)
             counts["batches"] += 1
-            if delay:
+            if delay and states:
                 time.sleep(delay)
             uow.commit()
         if len(rows) < batch:

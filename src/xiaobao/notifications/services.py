@@ -12,25 +12,15 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from xiaobao.core.errors import FieldProblem, NotFound, ValidationFailed
+from xiaobao.jobs.sqltools import insert_for
 from xiaobao.notifications import messages
 from xiaobao.notifications.domain import OUTBOUND, Channel, DeliveryStatus, Kind, channels_for
 from xiaobao.notifications.tables import Notification, NotificationDelivery, NotificationPreference
 
 CHUNK = 200
-
-
-def insert_for(session: Session, table: Any) -> Any:
-    """INSERT with the dialect's ON CONFLICT support (PostgreSQL and SQLite share the syntax)."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(table)
-    if dialect == "sqlite":
-        return sqlite.insert(table)
-    raise NotImplementedError(f"ON CONFLICT insert not supported on {dialect}")
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from xiaobao.auth import services as auth
 from xiaobao.auth.principal import Principal
-from xiaobao.auth.roles import Perm
+from xiaobao.auth.roles import Perm, Role
 from xiaobao.auth.tables import Org, User
 from xiaobao.core import audit
 from xiaobao.core.calendar import CN_TZ
@@ -21,10 +21,16 @@ from xiaobao.core.errors import Conflict, FieldProblem, Forbidden, NotFound, Val
 from xiaobao.notifications import entities
 from xiaobao.notifications.domain import Kind
 from xiaobao.notifications.services import notify_message
-from xiaobao.notifications.tables import SupervisionNotice
+from xiaobao.notifications.tables import Notification, SupervisionNotice
 
 TEXT_MAX = 2000
 MAX_REPLY_DAYS = 60
+ACTING_ROLES = frozenset({Role.OFFICER, Role.HANDLER, Role.COLLABORATOR, Role.REVIEWER, Role.BRANCH_MANAGER})
+"""Who can be told to act: not auditors or administrators (their roles are read-only or technical)."""
+
+
+def _acts(user: User) -> bool:
+    return any(r in ACTING_ROLES for r in user.roles)
 
 
 @dataclass(frozen=True)
@@ -42,7 +48,7 @@ def _local(dt: datetime) -> str:
 
 
 def recipients_for(session: Session, who: Principal, entity_type: str, entity_id: int) -> list[User]:
-    """Active users in the sender's scope who may see the item (the only sensible recipients)."""
+    """Active users in the sender's scope with a working role who may see the item."""
     entities.resolve(session, who, entity_type, entity_id)
     users = session.scalars(
         select(User)
@@ -52,7 +58,7 @@ def recipients_for(session: Session, who: Principal, entity_type: str, entity_id
     )
     out = []
     for u in users:
-        if u.id == who.user_id:
+        if u.id == who.user_id or not _acts(u):
             continue
         try:
             entities.resolve(session, auth.principal_for(u), entity_type, entity_id)
@@ -104,6 +110,14 @@ def send(
     elif recipient.id == who.user_id:
         problems.append(
             FieldProblem("recipient_id", "不能向自己发出督办", "you cannot send a 督办 to yourself")
+        )
+    elif not _acts(recipient):
+        problems.append(
+            FieldProblem(
+                "recipient_id",
+                "接收人须为业务人员（审计人员、系统管理员不办理督办）",
+                "the recipient must have a working role (auditors and administrators do not handle 督办)",
+            )
         )
     else:
         try:
@@ -185,6 +199,17 @@ def reply(uow: UnitOfWork, who: Principal, notice_id: int, text: str, now: datet
             [FieldProblem("text", f"回复不能超过 {TEXT_MAX} 字", f"at most {TEXT_MAX} characters")]
         )
     n.status, n.reply_text, n.replied_at = "replied", text, now
+    # answering is reading: the 督办 notice leaves the recipient's unread count
+    s.execute(
+        update(Notification)
+        .where(
+            Notification.user_id == n.recipient_id,
+            Notification.entity_type == "supervision",
+            Notification.entity_id == n.id,
+            Notification.read_at.is_(None),
+        )
+        .values(read_at=now)
+    )
     notify_message(
         s,
         user_id=n.sender_id,

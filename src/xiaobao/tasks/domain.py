@@ -90,9 +90,10 @@ class Rel(StrEnum):
     MEMBER = "member"
     """Works in the owning org (or below it) with Perm.TASK_WORK: may claim a task nobody owns yet."""
     REQUESTER = "requester"
-    """Asked for the work: the creator, or whoever may act on the task's source (the complaint's handler)."""
+    """The side that asked for the work: the creator, an officer or manager over the creator's org, or whoever
+    may act on the task's source (the complaint's handler). Returns answers, cancels, reopens."""
     MANAGER = "manager"
-    """Perm.TASK_MANAGE over the owning org (officer, branch manager)."""
+    """Perm.TASK_MANAGE over the owning org (officer, branch manager): assigns the work within it."""
     SIGNER = "signer"
     """Perm.TASK_SIGN_OFF over the owning org: accepts completed work."""
 
@@ -140,7 +141,8 @@ class Transition:
 
 
 _WORKERS = frozenset({Rel.OWNER, Rel.COHANDLER, Rel.MEMBER})
-_REQUEST_SIDE = frozenset({Rel.REQUESTER, Rel.MANAGER})
+_REQUEST_SIDE = frozenset({Rel.REQUESTER})
+_ASSIGNERS = frozenset({Rel.REQUESTER, Rel.MANAGER})
 S = TaskStatus
 TRANSITIONS: dict[TaskAction, Transition] = {
     t.action: t
@@ -161,7 +163,7 @@ TRANSITIONS: dict[TaskAction, Transition] = {
             TaskAction.CANCEL, ACTIVE_STATUSES, S.CANCELLED, Perm.TASK_VIEW, _REQUEST_SIDE, needs_reason=True
         ),
         Transition(TaskAction.REOPEN, frozenset({S.CANCELLED}), S.OPEN, Perm.TASK_VIEW, _REQUEST_SIDE),
-        Transition(TaskAction.ASSIGN, ACTIVE_STATUSES, None, Perm.TASK_VIEW, _REQUEST_SIDE),
+        Transition(TaskAction.ASSIGN, ACTIVE_STATUSES, None, Perm.TASK_VIEW, _ASSIGNERS),
         Transition(
             TaskAction.SIGN_OFF, frozenset({S.DONE}), None, Perm.TASK_SIGN_OFF, frozenset({Rel.SIGNER})
         ),

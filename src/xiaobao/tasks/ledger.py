@@ -108,6 +108,7 @@ def create_entry(uow: UnitOfWork, who: Principal, data: LedgerCreate, now: datet
         findings=findings,
         required_by=data.required_by,
         org_id=keeper.id,
+        org=keeper,
         created_by_id=who.user_id,
         created_at=now,
     )

@@ -63,6 +63,7 @@ from xiaobao.tasks.tables import (
 NOUN = ("任务", "task")
 _WORKERS = frozenset({Rel.OWNER, Rel.COHANDLER, Rel.MEMBER})
 _REQUEST_SIDE = frozenset({Rel.REQUESTER, Rel.MANAGER})
+"""Who may add to a task's checklist and attachments besides the people doing the work."""
 Upload = tuple[str | None, bytes]
 
 
@@ -105,6 +106,8 @@ def relations(s: Session, who: Principal, t: Task, *, with_source: bool = True) 
             rels.add(Rel.MANAGER)
         if who.can(Perm.TASK_SIGN_OFF):
             rels.add(Rel.SIGNER)
+    if who.can(Perm.TASK_MANAGE) and t.requester_org is not None and who.sees_path(t.requester_org.path):
+        rels.add(Rel.REQUESTER)  # an officer or manager over the org that asked
     if (
         Rel.REQUESTER not in rels
         and with_source
@@ -196,9 +199,7 @@ def progress_map(s: Session, tasks: Sequence[Task]) -> dict[int, float]:
             if parent_id is not None:
                 kids.setdefault(parent_id, []).append(status)
     return {
-        t.id: progress(
-            t.status, kids.get(t.id, []), sum(1 for c in t.checklist if c.done), len(t.checklist)
-        )
+        t.id: progress(t.status, kids.get(t.id, []), sum(1 for c in t.checklist if c.done), len(t.checklist))
         for t in tasks
     }
 
@@ -809,11 +810,12 @@ def _complete(
     uploads: Sequence[Upload],
 ) -> list[Notice]:
     kind = TaskKind(t.kind)
+    is_parent = s.scalar(select(Task.id).where(Task.parent_id == t.id).limit(1)) is not None
     if kind == TaskKind.COHANDLING:
         text: str | None = require_text("answer", req.answer, "协办意见", "the answer", 2, 10000)
         checked = _validated_uploads(uploads, ctx.settings, "file")
         purpose = "answer"
-    elif kind == TaskKind.RECTIFICATION:
+    elif kind == TaskKind.RECTIFICATION and not is_parent:  # the branches' evidence is on the sub-tasks
         text = require_text("answer", req.answer, "整改情况说明", "the evidence description", 5, 10000)
         checked = _validated_uploads(uploads, ctx.settings, "file")
         if not checked and not _evidence_count(s, t):
@@ -992,8 +994,14 @@ def _may_work(t: Task, rels: frozenset[Rel]) -> bool:
 
 
 def snapshot_light(t: Task) -> TaskSnapshot:
-    """The parts of the snapshot that need no query (who may work on the task)."""
-    return TaskSnapshot(status=TaskStatus(t.status), kind=TaskKind(t.kind), has_owner=t.owner_id is not None)
+    """The parts of the snapshot that need no query (lists and boards; the service re-checks in full)."""
+    return TaskSnapshot(
+        status=TaskStatus(t.status),
+        kind=TaskKind(t.kind),
+        has_owner=t.owner_id is not None,
+        signed_off=t.signed_off_at is not None,
+        completed_by_id=t.completed_by_id,
+    )
 
 
 def _workable(s: Session, who: Principal, task_id: int) -> tuple[Task, frozenset[Rel]]:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from xiaobao.auth.principal import Principal
 from xiaobao.core.calendar import CN_TZ
 from xiaobao.tasks import services, sources
-from xiaobao.tasks.domain import ACTIVE_STATUSES, KIND_META, TaskKind
+from xiaobao.tasks.domain import ACTIVE_STATUSES, KIND_META, TaskKind, deadline
 from xiaobao.tasks.tables import Task
 
 if TYPE_CHECKING:
@@ -99,6 +99,7 @@ def _panel(
     departments = services.cohandling_departments(session, who, c.org.path) if can_request else []
     collaborators = [(u, d) for d in departments for u in services.workers_in(session, d, "collaborator")]
     now = container.clock.now()
+    soon = timedelta(days=container.settings.due_soon_days)
     default_due = container.calendar.add_workdays(now.astimezone(CN_TZ).date(), 3)
     return DetailPanel(
         "tasks/_complaint_panel.html",
@@ -111,7 +112,7 @@ def _panel(
             "default_due": default_due.isoformat(),
             "state": state,
             "now": now,
-            "due_soon": timedelta(days=container.settings.due_soon_days),
+            "dl": lambda t: deadline(t.due_at, t.status, t.completed_at, now, soon),
         },
     )
 

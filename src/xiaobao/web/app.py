@@ -99,6 +99,11 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(notifications_pages.router)
     app.include_router(jobs_pages.router)
     app.include_router(jobs_pages.api)
+    from xiaobao.tasks import api as tasks_api
+    from xiaobao.tasks import pages as tasks_pages
+
+    app.include_router(tasks_api.router)
+    app.include_router(tasks_pages.router)
     return app
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
@@ -107,7 +107,7 @@ async def get_principal(request: Request, uow: UowDep, container: ContainerDep) 
 CurrentUser = Annotated[Principal, Depends(get_principal)]
 
 
-def require(perm: Perm):  # type: ignore[no-untyped-def]
+def require(perm: Perm) -> Any:
     def _dep(who: CurrentUser) -> Principal:
         if not who.can(perm):
             raise Forbidden()
