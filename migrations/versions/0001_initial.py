@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 09:59:09.362232
+Create Date: 2026-11-29 10:28:05.564584
 """
 from __future__ import annotations
 
@@ -211,6 +211,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_complaint_channel'), ['channel'], unique=False)
         batch_op.create_index(batch_op.f('ix_complaint_handler_id'), ['handler_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_complaint_id_number'), ['id_number'], unique=False)
+        batch_op.create_index('ix_complaint_open_received', ['received_at'], unique=False, postgresql_where=sa.text("status IN ('accepted', 'handling', 'received')"), sqlite_where=sa.text("status IN ('accepted', 'handling', 'received')"))
         batch_op.create_index('ix_complaint_org_decided', ['org_id', 'decided_at'], unique=False, postgresql_include=['on_time'])
         batch_op.create_index('ix_complaint_org_received_stats', ['org_id', 'received_at'], unique=False, postgresql_include=['status', 'business_line', 'cause', 'special_groups'])
         batch_op.create_index('ix_complaint_org_status_received', ['org_id', 'status', 'received_at'], unique=False)
@@ -597,6 +598,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_complaint_org_status_received')
         batch_op.drop_index('ix_complaint_org_received_stats', postgresql_include=['status', 'business_line', 'cause', 'special_groups'])
         batch_op.drop_index('ix_complaint_org_decided', postgresql_include=['on_time'])
+        batch_op.drop_index('ix_complaint_open_received', postgresql_where=sa.text("status IN ('accepted', 'handling', 'received')"), sqlite_where=sa.text("status IN ('accepted', 'handling', 'received')"))
         batch_op.drop_index(batch_op.f('ix_complaint_id_number'))
         batch_op.drop_index(batch_op.f('ix_complaint_handler_id'))
         batch_op.drop_index(batch_op.f('ix_complaint_channel'))

@@ -77,12 +77,20 @@ def demo(n: Annotated[int, typer.Option(help="complaints to generate")] = 400, s
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, reload: bool = False) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    reload: bool = False,
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log", help="log one line per request (uvicorn)")
+    ] = True,
+) -> None:
     """Run the web app (uvicorn)."""
     import uvicorn
 
     uvicorn.run("xiaobao.web.asgi:app", host=host, port=port, workers=workers, reload=reload,
-                log_level="info", proxy_headers=False)
+                log_level="info", proxy_headers=False, access_log=access_log)
 
 
 @app.command()

@@ -463,6 +463,22 @@ def test_task_sweep_sends_each_reminder_once(container: Container, tw: World) ->
         }
     assert ("escalation", tw.users["fj_manager"].id) in kinds
     assert ("overdue", tw.users["fj_claims"].id) in kinds and ("overdue", tw.users["qz_handler"].id) in kinds
+    # a day later still open: the consumer-protection officer above the owner's branch
+    container.clock.advance(timedelta(days=1))
+    sweep(container, track, container.clock.now())
+    sweep(container, track, container.clock.now())
+    with container.uow() as uow:
+        severe = [
+            (n.kind, n.user_id)
+            for n in uow.session.scalars(
+                select(Notification).where(
+                    Notification.entity_type == "task",
+                    Notification.entity_id == soon.id,
+                    Notification.kind == "escalation_severe",
+                )
+            )
+        ]
+    assert severe == [("escalation_severe", tw.users["hq_officer"].id)]
     # a finished task is left alone
     answer(container, tw, later.id)
     container.clock.advance(timedelta(days=12))
@@ -666,3 +682,53 @@ def test_task_api(container: Container, tw: World, client: TestClient) -> None:
     assert tid not in [i["id"] for i in mine["items"]]  # finished
     login(client, "xm_handler")
     assert client.get(f"/api/v1/tasks/{tid}").status_code == 404
+
+
+def test_personal_data_in_a_question_is_masked(container: Container, tw: World, client: TestClient) -> None:
+    c = handling_complaint(container, tw)
+    with container.uow() as uow:
+        t = services.request_cohandling(
+            uow,
+            tw.p("qz_handler"),
+            c.id,
+            CohandlingCreate(
+                org_id=tw.orgs["FJ-CLM"].id,
+                owner_id=tw.users["fj_claims"].id,
+                question="请回电客户13905951234核实出险经过。",
+                due_on=today(container, 2),
+            ),
+            container.clock.now(),
+        )
+    login(client, "fj_claims")
+    page = client.get(f"/tasks/{t.id}")
+    assert page.status_code == 200 and "13905951234" not in page.text and "139****1234" in page.text
+
+
+def test_new_task_form_with_owner_and_cohandlers(container: Container, tw: World, client: TestClient) -> None:
+    login(client, "fj_officer")
+    form = client.get("/tasks/new")
+    assert form.status_code == 200 and 'name="cohandler_ids"' in form.text
+    people = client.get(f"/tasks/org-members?org_id={tw.orgs['QZ'].id}", headers={"HX-Request": "true"})
+    assert "qz_handler2" in people.text and "sh_handler" not in people.text
+    assert "qz_handler" not in client.get(f"/tasks/org-members?org_id={tw.orgs['SH'].id}").text
+    r = client.post(
+        "/tasks/new",
+        follow_redirects=False,
+        data={
+            "title": "整理季度投诉台账",
+            "org_id": str(tw.orgs["QZ"].id),
+            "owner_id": str(tw.users["qz_handler"].id),
+            "cohandler_ids": [str(tw.users["qz_handler2"].id), str(tw.users["qz_collab"].id)],
+            "due_on": today(container, 7).isoformat(),
+            "priority": "high",
+            "checklist": "导出\n核对\n",
+        },
+    )
+    assert r.status_code == 303, r.text
+    tid = int(r.headers["location"].split("/")[2].split("?")[0])
+    t = reload_task(container, tid)
+    assert t.cohandler_ids == {tw.users["qz_handler2"].id, tw.users["qz_collab"].id} and len(t.checklist) == 2
+    login(client, "qz_collab")  # a co-handler sees it among their tasks and may work on it
+    assert "整理季度投诉台账" in client.get("/tasks").text
+    bad = client.post("/tasks/new", data={"title": "x", "org_id": str(tw.orgs["QZ"].id)})
+    assert bad.status_code in (403, 422)

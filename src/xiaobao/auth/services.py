@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session, object_session
 
 from xiaobao.auth.principal import Principal
 from xiaobao.auth.roles import Role
@@ -40,11 +40,33 @@ def sha256(token: str) -> str:
 
 def scope_path_for(org: Org, orgs_by_id: dict[int, Org] | None = None) -> str:
     """A user sees the subtree of their nearest non-department org (a department's staff see
-    their branch), HQ sees everything."""
-    node: Org | None = org
-    while node is not None and node.kind == "department":
-        node = node.parent
-    return node.path if node is not None else org.path
+    their branch), HQ sees everything.
+
+    A department's ancestors are read from its materialised path in one query (or taken from
+    `orgs_by_id`), not lazy-loaded parent by parent."""
+    if org.kind != "department":
+        return org.path
+    ancestor_ids = [int(x) for x in org.path.strip("/").split("/")[:-1]]
+    if orgs_by_id is not None and all(i in orgs_by_id for i in ancestor_ids):
+        kinds = {i: (orgs_by_id[i].kind, orgs_by_id[i].path) for i in ancestor_ids}
+    else:
+        session = object_session(org)
+        if session is None:  # a detached org: walk the loaded parents
+            node: Org | None = org
+            while node is not None and node.kind == "department":
+                node = node.parent
+            return node.path if node is not None else org.path
+        kinds = {r.id: (r.kind, r.path) for r in session.execute(
+            select(Org.id, Org.kind, Org.path).where(Org.id.in_(ancestor_ids)))}
+    return _nearest_non_department(ancestor_ids, kinds, org.path)
+
+
+def _nearest_non_department(ancestor_ids: list[int], kinds: dict[int, tuple[str, str]], own_path: str) -> str:
+    for i in reversed(ancestor_ids):
+        kind, path = kinds.get(i, ("department", ""))
+        if kind != "department":
+            return path
+    return own_path
 
 
 def principal_for(user: User, ip: str | None = None, via_token: bool = False) -> Principal:
@@ -154,17 +176,51 @@ def issue_api_token(session: Session, user: User, name: str, now: datetime) -> s
     return raw
 
 
-def resolve_api_token(session: Session, raw: str, now: datetime) -> User:
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == sha256(raw)))
-    if row is None or row.revoked_at is not None:
+_TOKEN_ROLES = (
+    select(func.aggregate_strings(UserRole.role, ","))
+    .where(UserRole.user_id == User.id)
+    .correlate(User)
+    .scalar_subquery()
+)
+_TOKEN_LOOKUP = (
+    select(ApiToken.id, ApiToken.revoked_at, ApiToken.last_used_at, User.id.label("user_id"), User.username,
+           User.display_name, User.org_id, User.active, Org.kind.label("org_kind"),
+           Org.path.label("org_path"), _TOKEN_ROLES.label("roles"))
+    .join(User, User.id == ApiToken.user_id)
+    .join(Org, Org.id == User.org_id)
+)
+
+
+def principal_for_api_token(session: Session, raw: str, now: datetime, ip: str | None = None
+                            ) -> tuple[Principal, bool]:
+    """The Principal a Bearer API token acts as, from one query (token, its user, the user's org and
+    roles); a department user's scope needs one more (their ancestors). Returns (principal, touched):
+    `touched` when last_used_at was moved and the caller should commit."""
+    row = session.execute(_TOKEN_LOOKUP.where(ApiToken.token_hash == sha256(raw))).one_or_none()
+    if row is None or row.revoked_at is not None or not row.active:
         raise Unauthenticated()
-    user = session.get(User, row.user_id)
-    if user is None or not user.active:
-        raise Unauthenticated()
+    scope_path = row.org_path
+    if row.org_kind == "department":
+        ancestor_ids = [int(x) for x in row.org_path.strip("/").split("/")[:-1]]
+        kinds = {r.id: (r.kind, r.path) for r in session.execute(
+            select(Org.id, Org.kind, Org.path).where(Org.id.in_(ancestor_ids)))}
+        scope_path = _nearest_non_department(ancestor_ids, kinds, row.org_path)
     # last_used_at is advisory; update at most once a minute to keep the hot path write-free
-    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
-        row.last_used_at = now
-    return user
+    touched = row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1)
+    if touched:
+        session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now),
+                        execution_options={"synchronize_session": False})
+    principal = Principal(
+        user_id=row.user_id,
+        username=row.username,
+        display_name=row.display_name,
+        org_id=row.org_id,
+        scope_path=scope_path,
+        roles=frozenset(row.roles.split(",")) if row.roles else frozenset(),
+        ip=ip,
+        via_token=True,
+    )
+    return principal, touched
 
 
 def subtree(session: Session, root_path: str) -> list[Org]:

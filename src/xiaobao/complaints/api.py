@@ -88,6 +88,8 @@ def create(data: ComplaintCreate, uow: UowDep, who: CurrentUser, container: Cont
     if idempotency_key:
         status, body, replayed = services.intake_idempotent(uow, who, data, ctx, key=idempotency_key,
                                                             render=render)
+        # committed: publish here, in this worker thread (saves the request a thread hand-off at its end)
+        container.publish(uow.collect_events())
         return JSONResponse(body, status_code=status, headers={"Idempotent-Replayed": str(replayed).lower()})
     c = services.create_complaint(uow.session, who, data, ctx)
     body = render(c)
@@ -95,6 +97,7 @@ def create(data: ComplaintCreate, uow: UowDep, who: CurrentUser, container: Cont
     from xiaobao.complaints.events import ComplaintReceived
 
     uow.emit(ComplaintReceived(c.id, phone=c.phone, tracking_no=c.tracking_no))
+    container.publish(uow.collect_events())
     return JSONResponse(body, status_code=201)
 
 

@@ -4,9 +4,9 @@ unmasked personal data. Migrations install triggers that refuse UPDATE and DELET
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, Table
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from xiaobao.core.db import Base
@@ -40,20 +40,28 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     ip: str | None = None,
+    immediate: bool = False,
 ) -> None:
-    session.add(
-        AuditLog(
-            at=at,
-            actor_id=actor_id,
-            actor_label=actor_label,
-            action=action,
-            entity_type=entity_type,
-            entity_id=None if entity_id is None else str(entity_id),
-            before=_jsonable(before),
-            after=_jsonable(after),
-            ip=ip,
-        )
+    """Adds the row to the session (written at the next flush); `immediate` writes it now with one Core
+    INSERT instead, without the ORM unit of work (the intake hot path; same row, same transaction)."""
+    values = dict(
+        at=at,
+        actor_id=actor_id,
+        actor_label=actor_label,
+        action=action,
+        entity_type=entity_type,
+        entity_id=None if entity_id is None else str(entity_id),
+        before=_jsonable(before),
+        after=_jsonable(after),
+        ip=ip,
     )
+    if immediate:
+        session.connection().execute(_INSERT, values)
+    else:
+        session.add(AuditLog(**values))
+
+
+_INSERT = cast(Table, AuditLog.__table__).insert()
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -53,6 +53,7 @@ def load_task_demo(container: Any) -> dict[str, int]:
         )
         by_id = {p.user_id: p for p in users.values()}
         org_ids = {code: o.id for code, o in orgs.items()}
+        org_names = {code: o.name_zh for code, o in orgs.items()}
     if "FJ-CLM" not in org_ids or "fj_claims" not in users:
         return {}
     orgs_ = org_ids
@@ -139,7 +140,7 @@ def load_task_demo(container: Any) -> dict[str, int]:
                 uow,
                 officer,
                 TaskCreate(
-                    title=f"宣传周活动：{code}",
+                    title=f"宣传周活动：{org_names[code]}",
                     org_id=orgs_[code],
                     owner_id=users[owner].user_id,
                     parent_id=parent.id,

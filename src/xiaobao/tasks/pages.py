@@ -22,6 +22,9 @@ from sqlalchemy.orm import Session
 from xiaobao.auth.principal import Principal
 from xiaobao.auth.roles import Perm
 from xiaobao.auth.tables import Org
+from xiaobao.complaints.pages import DetailPanel, register_detail_panel
+from xiaobao.complaints.pages import FormState as ComplaintFormState
+from xiaobao.complaints.tables import Complaint
 from xiaobao.core.calendar import CN_TZ
 from xiaobao.core.errors import FieldProblem, Forbidden, NotFound, ValidationFailed, XiaobaoError
 from xiaobao.core.files import ALLOWED_EXTENSIONS
@@ -237,6 +240,7 @@ class NewTaskForm(BaseModel):
     priority: str = "normal"
     parent_id: str = ""
     checklist: str = ""
+    cohandler_ids: list[str] = []
 
 
 def _new_ctx(
@@ -249,6 +253,7 @@ def _new_ctx(
     error: str | None,
 ) -> dict[str, Any]:
     orgs = services.assignable_orgs(s, who)
+    people = _people(s, who, form.org_id)
     return _base(
         container,
         lang,
@@ -259,6 +264,9 @@ def _new_ctx(
         orgs=orgs,
         priorities=list(Priority),
         tab="new",
+        people=people,
+        owner=form.owner_id,
+        cohandlers=form.cohandler_ids,
     )
 
 
@@ -306,6 +314,7 @@ def new_submit(
                 "due_on": _blank(form.due_on),
                 "priority": form.priority,
                 "parent_id": _blank(form.parent_id),
+                "cohandler_ids": [c for c in form.cohandler_ids if c],
                 "checklist": [line.strip() for line in form.checklist.splitlines() if line.strip()],
             },
         )
@@ -325,20 +334,27 @@ def new_submit(
     return RedirectResponse(f"/tasks/{t.id}?done=created", status_code=303)
 
 
+def _people(s: Session, who: Principal, org_id: str | int | None) -> list[Any]:
+    """Staff of an org the caller may give work to (the owner and co-handler choices)."""
+    try:
+        oid = int(org_id) if org_id not in (None, "") else None
+    except (TypeError, ValueError):
+        return []
+    org = s.get(Org, oid) if oid is not None else None
+    if org is None or org.id not in {o.id for o in services.assignable_orgs(s, who)}:
+        return []
+    return services.workers_in(s, org)
+
+
 @router.get("/tasks/org-members")
-def org_members(
-    request: Request, uow: UowDep, who: CurrentUser, org_id: int | None = None, name: str = "owner_id"
-) -> Any:
-    """The <select> of people in an org (htmx: refreshed when the org changes on a form)."""
+def org_members(request: Request, uow: UowDep, who: CurrentUser, org_id: str | None = None) -> Any:
+    """The owner and co-handler choices for an org (htmx: refreshed when the org changes on the form)."""
     _need_view(who)
-    s = uow.session
-    org = s.get(Org, org_id) if org_id else None
-    people = (
-        services.workers_in(s, org)
-        if org is not None and org.id in {o.id for o in services.assignable_orgs(s, who)}
-        else []
+    return render(
+        request,
+        "tasks/_people_fields.html",
+        {"people": _people(uow.session, who, org_id), "owner": "", "cohandlers": [], "problems": {}},
     )
-    return render(request, "tasks/_people_select.html", {"people": people, "name": name, "selected": ""})
 
 
 # ---------------------------------------------------------------- task page
@@ -889,6 +905,48 @@ def cohandling_submit(
     except XiaobaoError as e:
         return detail_with_problems(request, uow, who, container, lang, complaint_id, e, "cohandling", values)
     return RedirectResponse(f"/complaints/{complaint_id}?done=cohandling#cohandling", status_code=303)
+
+
+def register_complaint_panel() -> None:
+    """Called by `create_app`: the complaint page shows co-handling (a web-only hook, so workers never
+    import the page layer)."""
+    register_detail_panel("tasks.cohandling", complaint_panel)
+
+
+def complaint_panel(
+    session: Session, who: Principal, c: Complaint, state: ComplaintFormState, container: Any, lang: str
+) -> DetailPanel | None:
+    """The co-handling section of the complaint page: its requests and answers, and the request form for
+    whoever may add to the complaint's handling record."""
+    from xiaobao.complaints.services import handling_access
+
+    tasks = services.tasks_for_source(session, "complaint", c.id)
+    try:
+        handling_access(session, who, c.id)
+        can_request = True
+    except XiaobaoError:
+        can_request = False
+    if not tasks and not can_request:
+        return None
+    departments = services.cohandling_departments(session, who, c.org.path) if can_request else []
+    collaborators = [(u, d) for d in departments for u in services.workers_in(session, d, "collaborator")]
+    now = container.clock.now()
+    soon = timedelta(days=container.settings.due_soon_days)
+    default_due = container.calendar.add_workdays(now.astimezone(CN_TZ).date(), 3)
+    return DetailPanel(
+        "tasks/_complaint_panel.html",
+        {
+            "tasks": tasks,
+            "attachments": {t.id: services.attachments(session, t) for t in tasks},
+            "can_request": can_request,
+            "departments": departments,
+            "collaborators": collaborators,
+            "default_due": default_due.isoformat(),
+            "state": state,
+            "now": now,
+            "dl": lambda t: deadline(t.due_at, t.status, t.completed_at, now, soon),
+        },
+    )
 
 
 # ---------------------------------------------------------------- rectification ledger

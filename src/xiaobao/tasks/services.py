@@ -23,7 +23,7 @@ from xiaobao.auth.principal import Principal
 from xiaobao.auth.roles import PERMISSIONS, Perm
 from xiaobao.auth.tables import Org, User, UserRole
 from xiaobao.config import Settings
-from xiaobao.core import audit, files
+from xiaobao.core import audit, files, pii
 from xiaobao.core.calendar import CN_TZ
 from xiaobao.core.db import UnitOfWork
 from xiaobao.core.errors import (
@@ -399,7 +399,9 @@ def tell(
     from xiaobao.notifications.services import NewNotification, notify
 
     s.flush()  # the event id makes the dedupe key
-    title = f"【{headline}】{t.title}"
+    # messages leave the system (e-mail): personal data in free text is masked
+    title = f"【{headline}】{pii.mask_text(t.title)}"
+    text = pii.mask_text(text)
     if len(title) > 200:
         title = title[:199] + "…"
     due = f"\n完成期限：{t.due_at.astimezone(CN_TZ):%Y-%m-%d}" if t.due_at else ""
@@ -591,7 +593,7 @@ def request_cohandling(
     question = require_text("question", data.question, "协办事项", "the question", 2, 5000)
     due_at = _due(data.due_on, now, required=True)
     first = question.splitlines()[0]
-    title = f"协办：{info.label_zh} · {first[:60]}{'…' if len(first) > 60 else ''}"
+    title = f"协办：{info.label_zh} · {pii.mask_text(first[:60])}{'…' if len(first) > 60 else ''}"
     t = new_task(
         s,
         who,
@@ -1227,16 +1229,17 @@ def department_queue(s: Session, who: Principal, *, limit: int = 200) -> list[Ta
 
 
 def requested_by(s: Session, who: Principal, *, limit: int = 200) -> list[Task]:
-    """Active tasks the caller asked for."""
+    """Tasks the caller asked for that are still open, or done rectification work awaiting sign-off."""
     uid = who.user_id if who.user_id is not None else -1
+    awaiting = and_(
+        Task.status == TaskStatus.DONE.value,
+        Task.kind == TaskKind.RECTIFICATION.value,
+        Task.signed_off_at.is_(None),
+    )
     return list(
         s.scalars(
             select(Task)
-            .where(
-                Task.requester_id == uid,
-                Task.status.in_(ACTIVE_VALUES + ["done"]),
-                Task.signed_off_at.is_(None),
-            )
+            .where(Task.requester_id == uid, or_(Task.status.in_(ACTIVE_VALUES), awaiting))
             .order_by(Task.due_at.is_(None), Task.due_at, Task.id)
             .limit(limit)
         )

@@ -1,23 +1,20 @@
-"""Wiring called by `bootstrap()`: the source types tasks can be about, the complaint decision guard and
-co-handling panel, the task entity for notifications and 督办, and one reminder track per task kind (so the
+"""Wiring called by `bootstrap()`: the source types tasks can be about, the complaint decision guard, the
+task entity for notifications and 督办, and one reminder track per task kind (so the
 reminder lead time is configurable per kind: XIAOBAO_REMINDER_LEAD_HOURS='{"task.rectification": 120}')."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from xiaobao.auth.principal import Principal
-from xiaobao.core.calendar import CN_TZ
 from xiaobao.tasks import services, sources
-from xiaobao.tasks.domain import ACTIVE_STATUSES, KIND_META, TaskKind, deadline
+from xiaobao.tasks.domain import ACTIVE_STATUSES, KIND_META, TaskKind
 from xiaobao.tasks.tables import Task
 
 if TYPE_CHECKING:
     from xiaobao.bootstrap import Container
-    from xiaobao.complaints.pages import DetailPanel, FormState
     from xiaobao.complaints.services import DecisionBlocker
     from xiaobao.complaints.tables import Complaint
     from xiaobao.notifications.entities import EntityInfo
@@ -81,42 +78,6 @@ def _blockers(session: Session, c: Complaint) -> list[DecisionBlocker]:
     ]
 
 
-def _panel(
-    session: Session, who: Principal, c: Complaint, state: FormState, container: Any, lang: str
-) -> DetailPanel | None:
-    from xiaobao.complaints.pages import DetailPanel
-    from xiaobao.complaints.services import handling_access
-    from xiaobao.core.errors import XiaobaoError
-
-    tasks = services.tasks_for_source(session, "complaint", c.id)
-    try:
-        handling_access(session, who, c.id)
-        can_request = True
-    except XiaobaoError:
-        can_request = False
-    if not tasks and not can_request:
-        return None
-    departments = services.cohandling_departments(session, who, c.org.path) if can_request else []
-    collaborators = [(u, d) for d in departments for u in services.workers_in(session, d, "collaborator")]
-    now = container.clock.now()
-    soon = timedelta(days=container.settings.due_soon_days)
-    default_due = container.calendar.add_workdays(now.astimezone(CN_TZ).date(), 3)
-    return DetailPanel(
-        "tasks/_complaint_panel.html",
-        {
-            "tasks": tasks,
-            "attachments": {t.id: services.attachments(session, t) for t in tasks},
-            "can_request": can_request,
-            "departments": departments,
-            "collaborators": collaborators,
-            "default_due": default_due.isoformat(),
-            "state": state,
-            "now": now,
-            "dl": lambda t: deadline(t.due_at, t.status, t.completed_at, now, soon),
-        },
-    )
-
-
 def _task_entity(session: Session, who: Principal, entity_id: int) -> EntityInfo:
     from xiaobao.notifications.entities import EntityInfo
 
@@ -125,14 +86,12 @@ def _task_entity(session: Session, who: Principal, entity_id: int) -> EntityInfo
 
 
 def register(container: Container) -> None:
-    from xiaobao.complaints.pages import register_detail_panel
     from xiaobao.complaints.services import register_decision_blocker
     from xiaobao.notifications.entities import register_entity
     from xiaobao.notifications.reminders import register_track
 
     sources.register_source(sources.COMPLAINT)
     register_decision_blocker("tasks.cohandling", _blockers)
-    register_detail_panel("tasks.cohandling", _panel)
     register_entity("task", _task_entity, "任务", "task")
     for track in reminder_tracks():
         register_track(container, track)

@@ -7,12 +7,12 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from xiaobao.bootstrap import Container
 from xiaobao.core.errors import FieldProblem, Unauthenticated, ValidationFailed, XiaobaoError
@@ -20,6 +20,39 @@ from xiaobao.web.validation import bilingual_problem
 
 log = logging.getLogger("xiaobao.web")
 STATIC = Path(__file__).parent / "static"
+
+
+_COMMON_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+)
+_API_HEADERS = (*_COMMON_HEADERS, (b"cache-control", b"no-store"))
+
+
+class SecurityHeadersMiddleware:
+    """Security headers on every HTTP response, set only where the app has not set them already; API
+    answers carry personal data (unmasked after reveal=true), so /api/ also gets Cache-Control: no-store
+    (no browser or proxy caching). A plain ASGI middleware: no per-request task or stream wrapping."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = _API_HEADERS if scope["path"].startswith("/api/") else _COMMON_HEADERS
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(h for h in extra if h[0] not in present)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def _wants_html(request: Request) -> bool:
@@ -44,8 +77,14 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(container: Container) -> FastAPI:
-    app = FastAPI(title="xiaobao 消保", version="0.1.0", docs_url="/api/docs", redoc_url=None,
-                  openapi_url="/api/openapi.json", lifespan=_lifespan)
+    app = FastAPI(
+        title="xiaobao 消保",
+        version="0.1.0",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        lifespan=_lifespan,
+    )
     app.state.container = container
 
     @app.exception_handler(XiaobaoError)
@@ -63,19 +102,11 @@ def create_app(container: Container) -> FastAPI:
         problems = [bilingual_problem(e) for e in exc.errors()]
         return await _domain_error(request, ValidationFailed(problems))
 
-    @app.middleware("http")
-    async def _security_headers(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if request.url.path.startswith("/api/"):
-            # API answers carry personal data (unmasked after reveal=true): no browser or proxy caching
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    app.add_middleware(SecurityHeadersMiddleware)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
+    from xiaobao.admin import pages as admin_pages
     from xiaobao.complaints import api as complaints_api
     from xiaobao.complaints import import_routes, public_pages, report_routes
     from xiaobao.complaints import pages as complaints_pages
@@ -83,8 +114,6 @@ def create_app(container: Container) -> FastAPI:
     from xiaobao.notifications import api as notifications_api
     from xiaobao.notifications import pages as notifications_pages
     from xiaobao.web import pages as web_pages
-
-    from xiaobao.admin import pages as admin_pages
 
     app.include_router(web_pages.router)
     app.include_router(admin_pages.router)
@@ -102,6 +131,7 @@ def create_app(container: Container) -> FastAPI:
     from xiaobao.tasks import api as tasks_api
     from xiaobao.tasks import pages as tasks_pages
 
+    tasks_pages.register_complaint_panel()
     app.include_router(tasks_api.router)
     app.include_router(tasks_pages.router)
     return app

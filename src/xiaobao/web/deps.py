@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -30,12 +30,30 @@ def get_container(request: Request) -> Container:
 ContainerDep = Annotated[Container, Depends(get_container)]
 
 
-def get_uow(request: Request) -> Iterator[UnitOfWork]:
-    container = get_container(request)
-    with container.uow() as uow:
-        yield uow
-        events = uow.collect_events()
+def _finish_uow(container: Container, uow: UnitOfWork, events: list[Any]) -> None:
+    uow.__exit__(None, None, None)
     container.publish(events)
+
+
+async def get_uow(request: Request) -> AsyncIterator[UnitOfWork]:
+    """A unit of work per request; committed events are published after the route returned.
+
+    Opening a session does no I/O (it connects on first use), so that happens on the event loop. Closing
+    runs in the thread pool only when it has I/O to do: a transaction still open (a read-only request, or
+    an error: ROLLBACK) or events to publish. A route that committed and published its events itself
+    closes without another thread hand-off."""
+    container = get_container(request)
+    uow = container.uow().__enter__()
+    try:
+        yield uow
+    except BaseException:
+        await run_in_threadpool(uow.__exit__, None, None, None)
+        raise
+    events = uow.collect_events()
+    if events or uow.session.in_transaction():
+        await run_in_threadpool(_finish_uow, container, uow, events)
+    else:
+        uow.__exit__(None, None, None)
 
 
 UowDep = Annotated[UnitOfWork, Depends(get_uow)]
@@ -66,9 +84,8 @@ async def _csrf_value(request: Request) -> str | None:
 
 
 def _principal_from_token(uow: UnitOfWork, raw: str, now: datetime, ip: str) -> Principal:
-    user = auth.resolve_api_token(uow.session, raw, now)
-    principal = auth.principal_for(user, ip, via_token=True)
-    if uow.session.dirty:  # last_used_at moved (at most once a minute): persist it now
+    principal, touched = auth.principal_for_api_token(uow.session, raw, now, ip)
+    if touched:  # last_used_at moved (at most once a minute): persist it now
         uow.commit()
     # otherwise nothing was written: the request goes on in the same transaction (saves a COMMIT round trip)
     return principal
@@ -98,8 +115,10 @@ async def get_principal(request: Request, uow: UowDep, container: ContainerDep) 
     if request.method not in SAFE_METHODS:
         sent = await _csrf_value(request)
         if not sent or not secrets.compare_digest(sent, csrf_token):
-            raise Forbidden("表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试",
-                               "Form expired or of unknown origin (CSRF check failed); reload and retry")
+            raise Forbidden(
+                "表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试",
+                "Form expired or of unknown origin (CSRF check failed); reload and retry",
+            )
     request.state.principal = principal
     return principal
 

@@ -18,8 +18,8 @@ from xiaobao.web.i18n import translate
 
 PKG = Path(__file__).resolve().parent.parent
 MODULE_TEMPLATE_DIRS = [PKG / "web" / "templates", PKG / "complaints" / "templates",
-                        PKG / "notifications" / "templates", PKG / "jobs" / "templates", PKG / "admin" / "templates",
-                        PKG / "tasks" / "templates"]
+                        PKG / "notifications" / "templates", PKG / "jobs" / "templates",
+                        PKG / "admin" / "templates", PKG / "tasks" / "templates"]
 
 templates = Jinja2Templates(directory=str(MODULE_TEMPLATE_DIRS[0]))
 templates.env.loader = ChoiceLoader([FileSystemLoader(str(d)) for d in MODULE_TEMPLATE_DIRS])
