@@ -120,8 +120,9 @@ def sms() -> LoggingSmsGateway:
 
 
 def test_settings(tmp_path: Path, url: str = "sqlite://") -> Settings:
-    return Settings(database_url=url, secret_key="test-secret-key-0123456789", demo=False,
-                    data_dir=tmp_path / "var")
+    return Settings(
+        database_url=url, secret_key="test-secret-key-0123456789", demo=False, data_dir=tmp_path / "var"
+    )
 
 
 @pytest.fixture

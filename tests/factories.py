@@ -57,11 +57,25 @@ USERS: dict[str, tuple[str, list[str]]] = {
 def build_world(session: Session, now: datetime) -> World:
     w = World()
     for code, zh, en, kind, parent, region in ORGS:
-        w.orgs[code] = auth.add_org(session, code=code, name_zh=zh, name_en=en, kind=kind,
-                                    parent=w.orgs.get(parent) if parent else None, region_code=region)
+        w.orgs[code] = auth.add_org(
+            session,
+            code=code,
+            name_zh=zh,
+            name_en=en,
+            kind=kind,
+            parent=w.orgs.get(parent) if parent else None,
+            region_code=region,
+        )
     for username, (org, roles) in USERS.items():
-        w.users[username] = auth.create_user(session, username=username, display_name=username, password=PASSWORD,
-                                             org=w.orgs[org], roles=[str(r) for r in roles], now=now)
+        w.users[username] = auth.create_user(
+            session,
+            username=username,
+            display_name=username,
+            password=PASSWORD,
+            org=w.orgs[org],
+            roles=[str(r) for r in roles],
+            now=now,
+        )
     return w
 
 
@@ -84,8 +98,9 @@ def complaint_payload(**over: Any) -> dict[str, Any]:
 
 def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
     """Sign in through the form; returns the CSRF token of the new session."""
-    r = client.post("/login", data={"username": username, "password": password, "next": "/"},
-                    follow_redirects=False)
+    r = client.post(
+        "/login", data={"username": username, "password": password, "next": "/"}, follow_redirects=False
+    )
     assert r.status_code == 303, r.text
     from sqlalchemy import select
 

@@ -3,6 +3,7 @@
 Revision ID: 0002
 Revises: 0001
 """
+
 from __future__ import annotations
 
 from alembic import op
@@ -30,9 +31,7 @@ def upgrade() -> None:
             "CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log "
             "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()"
         )
-        op.execute(
-            f"CREATE INDEX {FTS_INDEX} ON complaint USING gin (to_tsvector('simple', search_doc))"
-        )
+        op.execute(f"CREATE INDEX {FTS_INDEX} ON complaint USING gin (to_tsvector('simple', search_doc))")
     else:
         op.execute(
             "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log "

@@ -71,9 +71,15 @@ def make_email_sender(settings: Settings) -> EmailSender:
     if backend == "smtp":
         if not settings.smtp_host:
             raise ValueError("XIAOBAO_EMAIL_BACKEND=smtp needs XIAOBAO_SMTP_HOST")
-        return SmtpEmailSender(settings.smtp_host, settings.smtp_port, user=settings.smtp_user,
-                               password=settings.smtp_password, sender=settings.smtp_from,
-                               tls=settings.smtp_tls, timeout=settings.smtp_timeout_seconds)
+        return SmtpEmailSender(
+            settings.smtp_host,
+            settings.smtp_port,
+            user=settings.smtp_user,
+            password=settings.smtp_password,
+            sender=settings.smtp_from,
+            tls=settings.smtp_tls,
+            timeout=settings.smtp_timeout_seconds,
+        )
     if backend == "memory":
         return MemoryEmailSender()
     if backend == "file":

@@ -26,7 +26,7 @@ app.add_typer(jobs_app, name="jobs")
 console = Console()
 
 
-def _container():  # type: ignore[no-untyped-def]
+def _container() -> Container:
     from xiaobao.bootstrap import bootstrap
 
     return bootstrap()
@@ -53,8 +53,11 @@ def db_check() -> None:
 
 
 @app.command()
-def demo(n: Annotated[int, typer.Option(help="complaints to generate")] = 400, seed: int = 20240315,
-         if_empty: Annotated[bool, typer.Option(help="do nothing if the database has data")] = False) -> None:
+def demo(
+    n: Annotated[int, typer.Option(help="complaints to generate")] = 400,
+    seed: int = 20240315,
+    if_empty: Annotated[bool, typer.Option(help="do nothing if the database has data")] = False,
+) -> None:
     """Load the demo organisation, a user for every role and realistic complaints (empty database)."""
     from sqlalchemy import select
 
@@ -89,8 +92,16 @@ def serve(
     """Run the web app (uvicorn)."""
     import uvicorn
 
-    uvicorn.run("xiaobao.web.asgi:app", host=host, port=port, workers=workers, reload=reload,
-                log_level="info", proxy_headers=False, access_log=access_log)
+    uvicorn.run(
+        "xiaobao.web.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        log_level="info",
+        proxy_headers=False,
+        access_log=access_log,
+    )
 
 
 @app.command()
@@ -152,11 +163,16 @@ def jobs_list() -> None:
             r = v.row
             status = "running" if v.running else (r.last_status if r and r.last_status else "never run")
             err = (r.last_error or "").strip().splitlines()[-1:] if r else []
-            table.add_row(v.job.name, f"{r.interval_seconds if r else v.job.interval_seconds}s", status,
-                          str(r.failures if r else 0),
-                          r.last_started_at.isoformat(timespec="seconds") if r and r.last_started_at else "—",
-                          r.next_run_at.isoformat(timespec="seconds") if r else "—",
-                          (r.last_worker or "") if r else "", err[0][:80] if err else "")
+            table.add_row(
+                v.job.name,
+                f"{r.interval_seconds if r else v.job.interval_seconds}s",
+                status,
+                str(r.failures if r else 0),
+                r.last_started_at.isoformat(timespec="seconds") if r and r.last_started_at else "—",
+                r.next_run_at.isoformat(timespec="seconds") if r else "—",
+                (r.last_worker or "") if r else "",
+                err[0][:80] if err else "",
+            )
     console.print(table)
 
 
@@ -179,8 +195,13 @@ def jobs_run(name: str) -> None:
 
 
 @user_app.command("create")
-def user_create(username: str, org_code: str, roles: Annotated[str, typer.Option(help="comma-separated")],
-                display_name: str = "", password: Annotated[str, typer.Option(prompt=True, hide_input=True)] = "") -> None:
+def user_create(
+    username: str,
+    org_code: str,
+    roles: Annotated[str, typer.Option(help="comma-separated")],
+    display_name: str = "",
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True)] = "",
+) -> None:
     from sqlalchemy import select
 
     from xiaobao.auth import services as auth
@@ -191,8 +212,15 @@ def user_create(username: str, org_code: str, roles: Annotated[str, typer.Option
         org = uow.session.scalar(select(Org).where(Org.code == org_code))
         if org is None:
             raise typer.BadParameter(f"unknown org {org_code}")
-        auth.create_user(uow.session, username=username, display_name=display_name or username, password=password,
-                         org=org, roles=[r.strip() for r in roles.split(",") if r.strip()], now=c.clock.now())
+        auth.create_user(
+            uow.session,
+            username=username,
+            display_name=display_name or username,
+            password=password,
+            org=org,
+            roles=[r.strip() for r in roles.split(",") if r.strip()],
+            now=c.clock.now(),
+        )
         uow.commit()
     console.print(f"created {username}")
 
@@ -230,14 +258,20 @@ def _run_import(c: Container, file: Path, data: bytes, as_user: str) -> tuple[Im
         if user is None or not user.active:
             raise typer.BadParameter(f"unknown or inactive user {as_user!r}", param_hint="--as")
         who = auth.principal_for(user, ip="cli")
-        ctx = IntakeContext(now=c.clock.now(), calendar=c.calendar,
-                            contact_workdays=c.settings.contact_target_workdays)
+        ctx = IntakeContext(
+            now=c.clock.now(), calendar=c.calendar, contact_workdays=c.settings.contact_target_workdays
+        )
         try:
             with Progress(console=console, transient=True) as progress:
                 task = progress.add_task("导入 / importing", total=None)
                 result = imports.import_regulator_complaints(
-                    uow, who, file.name, data, ctx,
-                    progress=lambda i, n: progress.update(task, completed=i, total=n))
+                    uow,
+                    who,
+                    file.name,
+                    data,
+                    ctx,
+                    progress=lambda i, n: progress.update(task, completed=i, total=n),
+                )
         except XiaobaoError as e:
             console.print(f"[red]{e.zh}[/red]\n{e.en}")
             for p in e.problems:
@@ -275,23 +309,41 @@ def import_regulator(
     c.publish(events)
 
     counts = Table(title=f"{'导入结果' if zh else 'Import report'}: {result.filename}")
-    count_heads = (("数据行", "rows"), ("已导入", "imported"), ("重复，已跳过", "duplicates"),
-                   ("未导入", "failed"))
+    count_heads = (
+        ("数据行", "rows"),
+        ("已导入", "imported"),
+        ("重复，已跳过", "duplicates"),
+        ("未导入", "failed"),
+    )
     for head in count_heads:
         counts.add_column(head[0] if zh else head[1], justify="right")
-    counts.add_row(str(result.rows), f"[green]{result.imported}[/green]",
-                   f"[yellow]{result.duplicates}[/yellow]", f"[red]{result.failed}[/red]")
+    counts.add_row(
+        str(result.rows),
+        f"[green]{result.imported}[/green]",
+        f"[yellow]{result.duplicates}[/yellow]",
+        f"[red]{result.failed}[/red]",
+    )
     console.print(counts)
     rows = Table(show_lines=False)
-    row_heads = (("行号", "row"), ("结果", "outcome"), ("转办编号", "regulator ref"),
-                 ("投诉编号", "tracking no"), ("说明", "note"))
+    row_heads = (
+        ("行号", "row"),
+        ("结果", "outcome"),
+        ("转办编号", "regulator ref"),
+        ("投诉编号", "tracking no"),
+        ("说明", "note"),
+    )
     for head in row_heads:
         rows.add_column(head[0] if zh else head[1], overflow="fold")
     colour = {"imported": "green", "duplicate": "yellow", "failed": "red"}
     for o in result.ordered():
         label = imports.STATUS_LABELS[o.status][0 if zh else 1]
-        rows.add_row(str(o.row), f"[{colour[o.status]}]{label}[/]", o.regulator_ref or "—",
-                     o.tracking_no or "—", o.note("zh" if zh else "en"))
+        rows.add_row(
+            str(o.row),
+            f"[{colour[o.status]}]{label}[/]",
+            o.regulator_ref or "—",
+            o.tracking_no or "—",
+            o.note("zh" if zh else "en"),
+        )
     console.print(rows)
     if report is not None:
         report.write_bytes(imports.report_workbook(result, "zh" if zh else "en"))
@@ -335,12 +387,21 @@ def export_stats(
         except XiaobaoError as e:
             raise typer.BadParameter(e.zh + " / " + e.en) from e
         out.write_bytes(reports.regulator_xlsx(report))
-        audit.record(uow.session, at=now, actor_id=None, actor_label=who.label, action="stats.export",
-                     entity_type="report", entity_id=None,
-                     after={"report": "regulator", "start": start, "end": end, "org": org, "via": "cli"})
+        audit.record(
+            uow.session,
+            at=now,
+            actor_id=None,
+            actor_label=who.label,
+            action="stats.export",
+            entity_type="report",
+            entity_id=None,
+            after={"report": "regulator", "start": start, "end": end, "org": org, "via": "cli"},
+        )
         uow.commit()
-    console.print(f"wrote {out}: {report.totals.received} received, {report.totals.decided} decided, "
-                  f"{len(report.rows)} detail rows")
+    console.print(
+        f"wrote {out}: {report.totals.received} received, {report.totals.decided} decided, "
+        f"{len(report.rows)} detail rows"
+    )
 
 
 tasks_app = typer.Typer(help="Tasks and the rectification ledger (整改台账)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -86,6 +87,10 @@ class Settings(BaseSettings):
         if len(self.secret_key) < 16:
             raise ValueError("XIAOBAO_SECRET_KEY must be at least 16 characters (密钥至少 16 个字符)")
         return self
+
+    @property
+    def due_soon(self) -> timedelta:
+        return timedelta(days=self.due_soon_days)
 
     @property
     def attachments_dir(self) -> Path:

@@ -89,17 +89,21 @@ def test_complaint_journey(browser: Browser, live_server, artifacts) -> None:  #
     handler = handler_ctx.new_page()
     sign_in(handler, base, "qz_handler1")
     handler.goto(detail_url)
-    contact = handler.locator(f"form[action$='/contacts']")
+    contact = handler.locator("form[action$='/contacts']")
     contact.locator("select[name=method]").select_option("phone")
     contact.locator("select[name=outcome]").select_option("reached")
     contact.locator("textarea[name=note]").fill("已致电投诉人，约定重新查勘。")
     contact.locator("button[type=submit]").click()
     handler.wait_for_load_state("networkidle")
     run_action(handler, "start")
-    run_action(handler, "decide", {
-        "input[name=outcome][value=partial]": "x",
-        "textarea[name=decision]": "经重新查勘，核定维修费用为12,800元，较原定损金额增加3,200元，差额将于3个工作日内支付。",
-    })
+    run_action(
+        handler,
+        "decide",
+        {
+            "input[name=outcome][value=partial]": "x",
+            "textarea[name=decision]": "经重新查勘，核定维修费用为12,800元，较原定损金额增加3,200元，差额将于3个工作日内支付。",
+        },
+    )
     expect(handler.locator("#notice")).to_contain_text("核查")
     expect(handler.locator("#notice")).to_contain_text("仲裁")
     handler.screenshot(path=str(artifacts / "journey-3-handler-decided.png"), full_page=True)

@@ -34,14 +34,30 @@ def test_audit_log_is_refused_to_other_roles(client, world):
 
 def test_admin_creates_user_with_field_errors_then_success(client, world, container):
     login(client, "admin")
-    r = client.post("/admin/users", data={"username": "new_handler", "display_name": "新人", "password": "short",
-                                          "org_code": "QZ", "roles": []})
+    r = client.post(
+        "/admin/users",
+        data={
+            "username": "new_handler",
+            "display_name": "新人",
+            "password": "short",
+            "org_code": "QZ",
+            "roles": [],
+        },
+    )
     assert r.status_code == 422
     assert "密码至少 12 个字符" in r.text and "请选择有效的角色" in r.text
     assert 'value="new_handler"' in r.text  # values kept
-    r = client.post("/admin/users", data={"username": "new_handler", "display_name": "新人",
-                                          "password": "a-long-enough-password", "org_code": "QZ",
-                                          "roles": ["handler"]}, follow_redirects=False)
+    r = client.post(
+        "/admin/users",
+        data={
+            "username": "new_handler",
+            "display_name": "新人",
+            "password": "a-long-enough-password",
+            "org_code": "QZ",
+            "roles": ["handler"],
+        },
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     with container.uow() as uow:
         user = uow.session.scalar(select(User).where(User.username == "new_handler"))
@@ -74,8 +90,11 @@ def test_admin_cannot_lock_themself_out_and_deactivation_blocks_login(client, wo
     r = client.post(f"/admin/users/{victim}", data={"roles": ["handler"]}, follow_redirects=False)
     assert r.status_code == 303
     other = client.__class__(client.app)
-    r = other.post("/login", data={"username": "qz_handler2", "password": "correct horse battery", "next": "/"},
-                   follow_redirects=False)
+    r = other.post(
+        "/login",
+        data={"username": "qz_handler2", "password": "correct horse battery", "next": "/"},
+        follow_redirects=False,
+    )
     assert r.status_code == 401
 
 
@@ -84,8 +103,15 @@ def test_branch_admin_sees_only_their_subtree(client, world, container):
     from xiaobao.auth import services as auth
 
     with container.uow() as uow:
-        auth.create_user(uow.session, username="fj_admin", display_name="fj_admin", password="x" * 12,
-                         org=world.orgs["FJ"], roles=["admin"], now=container.clock.now())
+        auth.create_user(
+            uow.session,
+            username="fj_admin",
+            display_name="fj_admin",
+            password="x" * 12,
+            org=world.orgs["FJ"],
+            roles=["admin"],
+            now=container.clock.now(),
+        )
         uow.commit()
         fj_admin = auth.principal_for(uow.session.scalar(select(User).where(User.username == "fj_admin")))
         names = {u.username for u in services.users(uow.session, fj_admin)}

@@ -14,7 +14,10 @@ def test_officer_registers_and_handler_decides(client, world, container, sms):
     assert r2.status_code == 201 and r2.json()["id"] == cid
     assert r2.headers["Idempotent-Replayed"] == "true"
     handler = world.users["qz_handler"]
-    r = client.post(f"/api/v1/complaints/{cid}/actions/accept", json={"version": body["version"], "handler_id": handler.id})
+    r = client.post(
+        f"/api/v1/complaints/{cid}/actions/accept",
+        json={"version": body["version"], "handler_id": handler.id},
+    )
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "accepted"
     assert any("已登记" in m.text for m in sms.sent)

@@ -25,13 +25,18 @@ def template_strings() -> dict[str, str]:
 
 def test_every_template_string_has_english() -> None:
     missing = {s: where for s, where in template_strings().items() if s not in catalog()}
-    assert not missing, "add to src/xiaobao/web/i18n_en.yaml:\n" + "\n".join(f"{s}  ({w})" for s, w in missing.items())
+    assert not missing, "add to src/xiaobao/web/i18n_en.yaml:\n" + "\n".join(
+        f"{s}  ({w})" for s, w in missing.items()
+    )
 
 
 def test_catalog_has_no_duplicate_keys() -> None:
     path = SRC / "web" / "i18n_en.yaml"
-    keys = [line.split(":", 1)[0].strip().strip("'\"") for line in path.read_text(encoding="utf-8").splitlines()
-            if line and not line.startswith((" ", "#")) and ":" in line]
+    keys = [
+        line.split(":", 1)[0].strip().strip("'\"")
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith((" ", "#")) and ":" in line
+    ]
     dupes = {k for k in keys if keys.count(k) > 1}
     assert not dupes, f"duplicate keys in i18n_en.yaml: {sorted(dupes)}"
     assert isinstance(yaml.safe_load(path.read_text(encoding="utf-8")), dict)

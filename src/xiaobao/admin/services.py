@@ -56,7 +56,9 @@ def audit_entries(s: Session, who: Principal, f: AuditFilter) -> tuple[int, list
         stmt = stmt.where(AuditLog.at < f.until)
     total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     per_page = max(1, min(f.per_page, 200))
-    rows = s.scalars(stmt.order_by(AuditLog.id.desc()).offset((max(1, f.page) - 1) * per_page).limit(per_page))
+    rows = s.scalars(
+        stmt.order_by(AuditLog.id.desc()).offset((max(1, f.page) - 1) * per_page).limit(per_page)
+    )
     return total, list(rows)
 
 
@@ -76,35 +78,74 @@ def access_user(s: Session, who: Principal, user_id: int) -> User:
     return user
 
 
-def create_user(s: Session, who: Principal, *, username: str, display_name: str, password: str, org_code: str,
-                roles: list[str], now: datetime) -> User:
+def create_user(
+    s: Session,
+    who: Principal,
+    *,
+    username: str,
+    display_name: str,
+    password: str,
+    org_code: str,
+    roles: list[str],
+    now: datetime,
+) -> User:
     _need(who, Perm.ADMIN)
     problems = []
     org = s.scalar(select(Org).where(Org.code == org_code))
     if org is None or not who.sees_path(org.path):
-        problems.append(FieldProblem("org_code", "机构不存在或不在您的管辖范围", "unknown org or outside your scope"))
+        problems.append(
+            FieldProblem("org_code", "机构不存在或不在您的管辖范围", "unknown org or outside your scope")
+        )
     bad = [r for r in roles if r not in Role.__members__.values()]
     if bad or not roles:
         problems.append(FieldProblem("roles", "请选择有效的角色", "choose at least one valid role"))
     if len(password) < 12:
-        problems.append(FieldProblem("password", "密码至少 12 个字符", "password must be at least 12 characters"))
+        problems.append(
+            FieldProblem("password", "密码至少 12 个字符", "password must be at least 12 characters")
+        )
     if not username.strip() or not username.isascii():
-        problems.append(FieldProblem("username", "用户名须为英文字母、数字或下划线", "username must be ASCII"))
+        problems.append(
+            FieldProblem("username", "用户名须为英文字母、数字或下划线", "username must be ASCII")
+        )
     if problems:
         raise ValidationFailed(problems)
     assert org is not None
-    user = auth.create_user(s, username=username.strip(), display_name=display_name.strip() or username,
-                            password=password, org=org, roles=roles, now=now)
-    audit.record(s, at=now, actor_id=who.user_id, actor_label=who.label, action="user.create", entity_type="user",
-                 entity_id=user.id, after={"username": user.username, "org": org.code, "roles": sorted(roles)})
+    user = auth.create_user(
+        s,
+        username=username.strip(),
+        display_name=display_name.strip() or username,
+        password=password,
+        org=org,
+        roles=roles,
+        now=now,
+    )
+    audit.record(
+        s,
+        at=now,
+        actor_id=who.user_id,
+        actor_label=who.label,
+        action="user.create",
+        entity_type="user",
+        entity_id=user.id,
+        after={"username": user.username, "org": org.code, "roles": sorted(roles)},
+    )
     return user
 
 
-def update_user(s: Session, who: Principal, user_id: int, *, roles: list[str], active: bool, now: datetime) -> User:
+def update_user(
+    s: Session, who: Principal, user_id: int, *, roles: list[str], active: bool, now: datetime
+) -> User:
     user = access_user(s, who, user_id)
     if user.id == who.user_id and (not active or Role.ADMIN not in roles):
-        raise ValidationFailed([FieldProblem("roles", "不能停用自己或取消自己的管理员角色",
-                                             "you cannot deactivate yourself or drop your own admin role")])
+        raise ValidationFailed(
+            [
+                FieldProblem(
+                    "roles",
+                    "不能停用自己或取消自己的管理员角色",
+                    "you cannot deactivate yourself or drop your own admin role",
+                )
+            ]
+        )
     bad = [r for r in roles if r not in Role.__members__.values()]
     if bad:
         raise ValidationFailed([FieldProblem("roles", f"未知角色 {bad}", f"unknown roles {bad}")])
@@ -112,15 +153,29 @@ def update_user(s: Session, who: Principal, user_id: int, *, roles: list[str], a
     user.role_rows = [UserRole(role=r) for r in sorted(set(roles))]
     user.active = active
     s.flush()
-    audit.record(s, at=now, actor_id=who.user_id, actor_label=who.label, action="user.update", entity_type="user",
-                 entity_id=user.id, before=before, after={"roles": sorted(user.roles), "active": user.active})
+    audit.record(
+        s,
+        at=now,
+        actor_id=who.user_id,
+        actor_label=who.label,
+        action="user.update",
+        entity_type="user",
+        entity_id=user.id,
+        before=before,
+        after={"roles": sorted(user.roles), "active": user.active},
+    )
     return user
 
 
 def tokens(s: Session, who: Principal) -> list[ApiToken]:
     _need(who, Perm.ADMIN)
-    stmt = (select(ApiToken).join(User, User.id == ApiToken.user_id).join(Org, Org.id == User.org_id)
-            .where(Org.path.startswith(who.scope_path)).order_by(ApiToken.created_at.desc()))
+    stmt = (
+        select(ApiToken)
+        .join(User, User.id == ApiToken.user_id)
+        .join(Org, Org.id == User.org_id)
+        .where(Org.path.startswith(who.scope_path))
+        .order_by(ApiToken.created_at.desc())
+    )
     return list(s.scalars(stmt))
 
 
@@ -138,5 +193,13 @@ def revoke_token(s: Session, who: Principal, token_id: int, now: datetime) -> No
     access_user(s, who, row.user_id)
     if row.revoked_at is None:
         row.revoked_at = now
-        audit.record(s, at=now, actor_id=who.user_id, actor_label=who.label, action="auth.token_revoked",
-                     entity_type="user", entity_id=row.user_id, after={"prefix": row.prefix})
+        audit.record(
+            s,
+            at=now,
+            actor_id=who.user_id,
+            actor_label=who.label,
+            action="auth.token_revoked",
+            entity_type="user",
+            entity_id=row.user_id,
+            after={"prefix": row.prefix},
+        )

@@ -68,7 +68,8 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
     # manage them (assign, return, cancel); sign completed work off; keep the rectification ledger;
     # decide a complaint despite an open blocking co-handling task (with an audited reason)
     Perm.TASK_VIEW: frozenset(
-        {R.OFFICER, R.HANDLER, R.COLLABORATOR, R.REVIEWER, R.BRANCH_MANAGER, R.AUDITOR}),
+        {R.OFFICER, R.HANDLER, R.COLLABORATOR, R.REVIEWER, R.BRANCH_MANAGER, R.AUDITOR}
+    ),
     Perm.TASK_CREATE: frozenset({R.OFFICER, R.HANDLER, R.BRANCH_MANAGER}),
     Perm.TASK_WORK: frozenset({R.OFFICER, R.HANDLER, R.COLLABORATOR, R.REVIEWER, R.BRANCH_MANAGER}),
     Perm.TASK_MANAGE: frozenset({R.OFFICER, R.BRANCH_MANAGER}),

@@ -56,8 +56,10 @@ def scope_path_for(org: Org, orgs_by_id: dict[int, Org] | None = None) -> str:
             while node is not None and node.kind == "department":
                 node = node.parent
             return node.path if node is not None else org.path
-        kinds = {r.id: (r.kind, r.path) for r in session.execute(
-            select(Org.id, Org.kind, Org.path).where(Org.id.in_(ancestor_ids)))}
+        kinds = {
+            r.id: (r.kind, r.path)
+            for r in session.execute(select(Org.id, Org.kind, Org.path).where(Org.id.in_(ancestor_ids)))
+        }
     return _nearest_non_department(ancestor_ids, kinds, org.path)
 
 
@@ -83,11 +85,24 @@ def principal_for(user: User, ip: str | None = None, via_token: bool = False) ->
 
 
 def add_org(
-    session: Session, *, code: str, name_zh: str, name_en: str, kind: str, parent: Org | None,
+    session: Session,
+    *,
+    code: str,
+    name_zh: str,
+    name_en: str,
+    kind: str,
+    parent: Org | None,
     region_code: str | None = None,
 ) -> Org:
-    org = Org(code=code, name_zh=name_zh, name_en=name_en, kind=kind, parent=parent, path="",
-              region_code=region_code)
+    org = Org(
+        code=code,
+        name_zh=name_zh,
+        name_en=name_en,
+        kind=kind,
+        parent=parent,
+        path="",
+        region_code=region_code,
+    )
     session.add(org)
     session.flush()
     org.path = f"{parent.path if parent else '/'}{org.id}/"
@@ -96,15 +111,30 @@ def add_org(
 
 
 def create_user(
-    session: Session, *, username: str, display_name: str, password: str, org: Org, roles: list[str],
-    now: datetime, phone: str | None = None, email: str | None = None,
+    session: Session,
+    *,
+    username: str,
+    display_name: str,
+    password: str,
+    org: Org,
+    roles: list[str],
+    now: datetime,
+    phone: str | None = None,
+    email: str | None = None,
 ) -> User:
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"用户名 {username} 已存在", f"username {username} already exists")
     for r in roles:
         Role(r)  # raises on unknown role
-    user = User(username=username, display_name=display_name, password_hash=hash_password(password),
-                org=org, phone=phone, email=email, created_at=now)
+    user = User(
+        username=username,
+        display_name=display_name,
+        password_hash=hash_password(password),
+        org=org,
+        phone=phone,
+        email=email,
+        created_at=now,
+    )
     user.role_rows = [UserRole(role=r) for r in roles]
     session.add(user)
     session.flush()
@@ -122,16 +152,20 @@ def authenticate(
 ) -> User:
     """Checks the password; refuses (429) after too many recent failures for this username or IP."""
     since = now - policy.window
-    failures = session.scalar(
-        select(func.count()).select_from(LoginAttempt).where(
-            LoginAttempt.at >= since, LoginAttempt.success.is_(False),
-            (LoginAttempt.username == username) | (LoginAttempt.ip == ip),
+    failures = (
+        session.scalar(
+            select(func.count())
+            .select_from(LoginAttempt)
+            .where(
+                LoginAttempt.at >= since,
+                LoginAttempt.success.is_(False),
+                (LoginAttempt.username == username) | (LoginAttempt.ip == ip),
+            )
         )
-    ) or 0
+        or 0
+    )
     if failures >= policy.max_failures:
-        raise RateLimited(
-            "登录失败次数过多，请稍后再试", "Too many failed sign-in attempts; try again later"
-        )
+        raise RateLimited("登录失败次数过多，请稍后再试", "Too many failed sign-in attempts; try again later")
     user = session.scalar(select(User).where(User.username == username))
     ok = verify_password(user.password_hash if user else _DUMMY_HASH, password) and bool(user and user.active)
     session.add(LoginAttempt(username=username, ip=ip, at=now, success=ok))
@@ -140,15 +174,31 @@ def authenticate(
         raise XiaobaoError("用户名或密码错误", "Wrong username or password")
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    audit.record(session, at=now, actor_id=user.id, actor_label=user.username, action="auth.login",
-                 entity_type="user", entity_id=user.id, ip=ip)
+    audit.record(
+        session,
+        at=now,
+        actor_id=user.id,
+        actor_label=user.username,
+        action="auth.login",
+        entity_type="user",
+        entity_id=user.id,
+        ip=ip,
+    )
     return user
 
 
 def start_session(session: Session, user: User, *, now: datetime, hours: int, ip: str | None) -> str:
     token = secrets.token_urlsafe(32)
-    session.add(UserSession(token_hash=sha256(token), user_id=user.id, csrf_token=secrets.token_urlsafe(24),
-                            created_at=now, expires_at=now + timedelta(hours=hours), ip=ip))
+    session.add(
+        UserSession(
+            token_hash=sha256(token),
+            user_id=user.id,
+            csrf_token=secrets.token_urlsafe(24),
+            created_at=now,
+            expires_at=now + timedelta(hours=hours),
+            ip=ip,
+        )
+    )
     session.flush()
     return token
 
@@ -170,8 +220,16 @@ def end_session(session: Session, token: str) -> None:
 def issue_api_token(session: Session, user: User, name: str, now: datetime) -> str:
     raw = "xb_" + secrets.token_urlsafe(32)
     session.add(ApiToken(name=name, prefix=raw[:10], token_hash=sha256(raw), user_id=user.id, created_at=now))
-    audit.record(session, at=now, actor_id=user.id, actor_label=user.username, action="auth.token_issued",
-                 entity_type="user", entity_id=user.id, after={"name": name, "prefix": raw[:10]})
+    audit.record(
+        session,
+        at=now,
+        actor_id=user.id,
+        actor_label=user.username,
+        action="auth.token_issued",
+        entity_type="user",
+        entity_id=user.id,
+        after={"name": name, "prefix": raw[:10]},
+    )
     session.flush()
     return raw
 
@@ -183,16 +241,27 @@ _TOKEN_ROLES = (
     .scalar_subquery()
 )
 _TOKEN_LOOKUP = (
-    select(ApiToken.id, ApiToken.revoked_at, ApiToken.last_used_at, User.id.label("user_id"), User.username,
-           User.display_name, User.org_id, User.active, Org.kind.label("org_kind"),
-           Org.path.label("org_path"), _TOKEN_ROLES.label("roles"))
+    select(
+        ApiToken.id,
+        ApiToken.revoked_at,
+        ApiToken.last_used_at,
+        User.id.label("user_id"),
+        User.username,
+        User.display_name,
+        User.org_id,
+        User.active,
+        Org.kind.label("org_kind"),
+        Org.path.label("org_path"),
+        _TOKEN_ROLES.label("roles"),
+    )
     .join(User, User.id == ApiToken.user_id)
     .join(Org, Org.id == User.org_id)
 )
 
 
-def principal_for_api_token(session: Session, raw: str, now: datetime, ip: str | None = None
-                            ) -> tuple[Principal, bool]:
+def principal_for_api_token(
+    session: Session, raw: str, now: datetime, ip: str | None = None
+) -> tuple[Principal, bool]:
     """The Principal a Bearer API token acts as, from one query (token, its user, the user's org and
     roles); a department user's scope needs one more (their ancestors). Returns (principal, touched):
     `touched` when last_used_at was moved and the caller should commit."""
@@ -202,14 +271,18 @@ def principal_for_api_token(session: Session, raw: str, now: datetime, ip: str |
     scope_path = row.org_path
     if row.org_kind == "department":
         ancestor_ids = [int(x) for x in row.org_path.strip("/").split("/")[:-1]]
-        kinds = {r.id: (r.kind, r.path) for r in session.execute(
-            select(Org.id, Org.kind, Org.path).where(Org.id.in_(ancestor_ids)))}
+        kinds = {
+            r.id: (r.kind, r.path)
+            for r in session.execute(select(Org.id, Org.kind, Org.path).where(Org.id.in_(ancestor_ids)))
+        }
         scope_path = _nearest_non_department(ancestor_ids, kinds, row.org_path)
     # last_used_at is advisory; update at most once a minute to keep the hot path write-free
     touched = row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1)
     if touched:
-        session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now),
-                        execution_options={"synchronize_session": False})
+        session.execute(
+            update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now),
+            execution_options={"synchronize_session": False},
+        )
     principal = Principal(
         user_id=row.user_id,
         username=row.username,

@@ -113,20 +113,30 @@ TRANSITIONS: dict[Action, Transition] = {
     for t in [
         Transition(Action.ACCEPT, frozenset({S.RECEIVED}), S.ACCEPTED, Perm.COMPLAINT_ASSIGN),
         Transition(Action.REASSIGN, _HANDLING, None, Perm.COMPLAINT_ASSIGN),
-        Transition(Action.START, frozenset({S.ACCEPTED}), S.HANDLING, Perm.COMPLAINT_HANDLE, handler_only=True),
+        Transition(
+            Action.START, frozenset({S.ACCEPTED}), S.HANDLING, Perm.COMPLAINT_HANDLE, handler_only=True
+        ),
         Transition(Action.EXTEND, _HANDLING, None, Perm.COMPLAINT_HANDLE, handler_only=True),
         Transition(Action.REQUEST_EXTENSION2, _HANDLING, None, Perm.COMPLAINT_HANDLE, handler_only=True),
         Transition(Action.APPROVE_EXTENSION2, _HANDLING, None, Perm.COMPLAINT_APPROVE, superior=True),
         Transition(Action.REJECT_EXTENSION2, _HANDLING, None, Perm.COMPLAINT_APPROVE, superior=True),
         Transition(Action.PAUSE, _HANDLING, None, Perm.COMPLAINT_HANDLE, handler_only=True),
         Transition(Action.RESUME, _HANDLING, None, Perm.COMPLAINT_HANDLE, handler_only=True),
-        Transition(Action.DECIDE, frozenset({S.HANDLING}), S.DECIDED, Perm.COMPLAINT_HANDLE, handler_only=True),
+        Transition(
+            Action.DECIDE, frozenset({S.HANDLING}), S.DECIDED, Perm.COMPLAINT_HANDLE, handler_only=True
+        ),
         Transition(Action.CLOSE, frozenset({S.DECIDED}), S.CLOSED, Perm.COMPLAINT_HANDLE, handler_only=True),
         Transition(Action.WITHDRAW, OPEN_STATUSES, S.WITHDRAWN, Perm.COMPLAINT_HANDLE),
         Transition(Action.MERGE, OPEN_STATUSES, S.MERGED, Perm.COMPLAINT_ASSIGN),
         Transition(Action.REQUEST_REVIEW, frozenset({S.DECIDED, S.CLOSED}), S.REVIEW, Perm.COMPLAINT_HANDLE),
-        Transition(Action.CONCLUDE_REVIEW, frozenset({S.REVIEW}), S.CLOSED, Perm.COMPLAINT_APPROVE,
-                   superior=True, alt_targets=frozenset({S.HANDLING})),
+        Transition(
+            Action.CONCLUDE_REVIEW,
+            frozenset({S.REVIEW}),
+            S.CLOSED,
+            Perm.COMPLAINT_APPROVE,
+            superior=True,
+            alt_targets=frozenset({S.HANDLING}),
+        ),
         Transition(Action.REOPEN, frozenset({S.DECIDED, S.CLOSED}), S.HANDLING, Perm.COMPLAINT_APPROVE),
     ]
 }
@@ -163,7 +173,9 @@ def check(action: Action, c: Snapshot, who: Principal, now: datetime) -> Transit
             f"Cannot '{en}' a complaint that is {status_label(c.status, 'en')}",
         )
     if t.handler_only and who.user_id != c.handler_id and not who.can(Perm.COMPLAINT_ASSIGN):
-        raise Forbidden("只有承办人或消保专员可以执行此操作", "Only the assigned handler or an officer may do this")
+        raise Forbidden(
+            "只有承办人或消保专员可以执行此操作", "Only the assigned handler or an officer may do this"
+        )
     if t.superior:
         # the superior org (or anyone above it) approves; the handling org cannot approve itself,
         # except head office, which has no superior (its senior management approves)
@@ -184,7 +196,9 @@ def _guards(action: Action, c: Snapshot, now: datetime) -> None:
         if c.extension_level != 1:
             raise InvalidTransition("须先延期至30日", "Extend to 30 days first")
         if c.extension2_requested:
-            raise InvalidTransition("再延期申请已提交，等待审批", "A further extension is already awaiting approval")
+            raise InvalidTransition(
+                "再延期申请已提交，等待审批", "A further extension is already awaiting approval"
+            )
     if action in (Action.APPROVE_EXTENSION2, Action.REJECT_EXTENSION2) and not c.extension2_requested:
         raise InvalidTransition("没有待审批的再延期申请", "No further extension awaits approval")
     if action == Action.PAUSE and c.paused:

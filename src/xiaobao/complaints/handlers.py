@@ -20,8 +20,9 @@ def acknowledge(ev: ComplaintReceived, c: Container) -> None:
             if row is None:
                 return
             phone, tracking_no = row.phone, row.tracking_no
-    c.sms.send(phone, f"【消保】您的投诉已登记，编号 {tracking_no}。可凭编号和手机验证码查询进度。",
-               at=c.clock.now())
+    c.sms.send(
+        phone, f"【消保】您的投诉已登记，编号 {tracking_no}。可凭编号和手机验证码查询进度。", at=c.clock.now()
+    )
 
 
 def notify_decision(ev: ComplaintDecided, c: Container) -> None:
@@ -29,8 +30,12 @@ def notify_decision(ev: ComplaintDecided, c: Container) -> None:
         row = uow.session.get(Complaint, ev.complaint_id)
         if row is None:
             return
-        c.sms.send(row.phone, f"【消保】您的投诉 {row.tracking_no} 已出具处理意见，请查收告知书。如有异议，"
-                   "可在30日内申请核查，或申请调解、仲裁、诉讼。", at=c.clock.now())
+        c.sms.send(
+            row.phone,
+            f"【消保】您的投诉 {row.tracking_no} 已出具处理意见，请查收告知书。如有异议，"
+            "可在30日内申请核查，或申请调解、仲裁、诉讼。",
+            at=c.clock.now(),
+        )
 
 
 def register(container: Container) -> None:

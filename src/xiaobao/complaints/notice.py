@@ -11,8 +11,13 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from xiaobao.complaints.tables import Complaint
 from xiaobao.core.calendar import CN_TZ
 
-_env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), undefined=StrictUndefined,
-                   autoescape=False, keep_trailing_newline=True)  # noqa: S701 - plain text, never HTML
+# plain text, never HTML: nothing to escape
+_env = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    undefined=StrictUndefined,
+    autoescape=False,  # noqa: S701
+    keep_trailing_newline=True,
+)
 
 OUTCOME_ZH = {"upheld": "支持您的诉求", "partial": "部分支持您的诉求", "rejected": "不支持您的诉求"}
 

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -41,8 +41,16 @@ from xiaobao.core.calendar import CN_TZ
 from xiaobao.core.errors import FieldProblem, Forbidden, ValidationFailed, XiaobaoError
 from xiaobao.core.pii import mask_text
 from xiaobao.web.deps import ContainerDep, CurrentUser, LangDep, UowDep
+from xiaobao.web.forms import (
+    Label,
+    blank,
+    is_htmx,
+    now_of,
+    problems_by_field,
+    tr,
+    validate_form,
+)
 from xiaobao.web.templating import render
-from xiaobao.web.validation import bilingual_problem
 
 router = APIRouter(include_in_schema=False)
 
@@ -50,7 +58,6 @@ router = APIRouter(include_in_schema=False)
 # Labels are (Chinese, English) pairs, picked by the template helper `tr`; they are not catalog entries,
 # so one Chinese word used with two meanings (an action and the event it leaves behind) translates right.
 
-Label = tuple[str, str]
 
 DUE_FILTERS: list[tuple[str, Label]] = [
     ("overdue", ("已超期", "Overdue")),
@@ -199,56 +206,6 @@ DONE_MESSAGES: dict[str, Label] = {
 }
 
 
-def tr(label: Label, lang: str) -> str:
-    return label[0] if lang == "zh" else label[1]
-
-
-def _now(container: Any) -> datetime:
-    now: datetime = container.clock.now()
-    return now
-
-
-def _due_soon(container: Any) -> timedelta:
-    return timedelta(days=container.settings.due_soon_days)
-
-
-def _blank(v: str | None) -> str | None:
-    v = (v or "").strip()
-    return v or None
-
-
-def _problems(exc: XiaobaoError, lang: str) -> dict[str, list[str]]:
-    """Field name -> messages in the user's language."""
-    out: dict[str, list[str]] = {}
-    for p in exc.problems:
-        out.setdefault(p.field, []).append(p.zh if lang == "zh" else p.en)
-    return out
-
-
-def _pydantic_problems(e: ValidationError, raw: dict[str, Any]) -> ValidationFailed:
-    problems: list[FieldProblem] = []
-    for err in e.errors():
-        p = bilingual_problem(dict(err))
-        if raw.get(p.field) in ("", None, []):
-            p = FieldProblem(p.field, "此项必填", "This field is required")
-        problems.append(p)
-    return ValidationFailed(problems)
-
-
-def _validate(model: type[BaseModel], raw: dict[str, Any]) -> Any:
-    """Build a schema from form values, turning pydantic errors into bilingual field problems."""
-    try:
-        return model.model_validate(raw)
-    except ValidationError as e:
-        raise _pydantic_problems(e, raw) from e
-
-
-def _is_htmx(request: Request) -> bool:
-    return request.headers.get("hx-request") == "true" and not request.headers.get(
-        "hx-history-restore-request"
-    )
-
-
 def _orgs_in_scope(s: Session, who: Principal) -> list[Org]:
     return [o for o in auth.subtree(s, who.scope_path) if o.kind != "department"]
 
@@ -320,13 +277,13 @@ def list_page(
     s = uow.session
     lq = ListQuery(
         status=[v for v in (status or []) if v],
-        org=_blank(org),
-        business_line=_blank(business_line),
-        cause=_blank(cause),
-        channel=_blank(channel),
-        due=_blank(due),
-        special_group=_blank(special_group),
-        q=_blank(q),
+        org=blank(org),
+        business_line=blank(business_line),
+        cause=blank(cause),
+        channel=blank(channel),
+        due=blank(due),
+        special_group=blank(special_group),
+        q=blank(q),
         sort=sort if sort in dict(SORTS) else "-received",
         per_page=per_page if per_page in PER_PAGE else 20,
     )
@@ -340,8 +297,8 @@ def list_page(
     if lq.due and lq.due not in dict(DUE_FILTERS):
         problems.append(FieldProblem("due", "未知的时限筛选", f"unknown due filter {lq.due!r}"))
         lq.due = None
-    now = _now(container)
-    due_soon = _due_soon(container)
+    now = now_of(container)
+    due_soon = container.settings.due_soon
     f = queries.ComplaintFilter(
         status=lq.status or None,
         org_code=lq.org,
@@ -369,7 +326,7 @@ def list_page(
         "GROUP_BADGES": GROUP_BADGES,
         "DEADLINE_BADGES": DEADLINE_BADGES,
     }
-    if _is_htmx(request):
+    if is_htmx(request):
         resp = render(request, "complaints/_table.html", ctx)
         # the address bar shows the canonical query (no empty fields), so the URL can be shared
         query = lq.params(page=page if page > 1 else None)
@@ -454,13 +411,13 @@ def _intake_data(s: Session, who: Principal, raw: dict[str, Any], received_at: s
     """ComplaintCreate from the form, or ValidationFailed listing every problem at once: the schema's
     (length, number format), the received time's and the service's (taxonomy codes, phone, ID, org)."""
     problems: list[FieldProblem] = []
-    if _blank(received_at):
+    if blank(received_at):
         try:
             raw["received_at"] = _parse_local(received_at)
         except ValueError:
             problems.append(FieldProblem("received_at", "接收时间格式不正确", "received_at is not a time"))
     try:
-        data = _validate(ComplaintCreate, raw)
+        data = validate_form(ComplaintCreate, raw)
     except ValidationFailed as e:
         problems += e.problems
         failed = {p.field for p in problems}
@@ -490,7 +447,7 @@ def new_form(request: Request, uow: UowDep, who: CurrentUser, container: Contain
     form = IntakeForm(
         org_code=_default_org_code(s, who),
         channel="hotline",
-        received_at=_now(container).astimezone(CN_TZ).strftime("%Y-%m-%dT%H:%M"),
+        received_at=now_of(container).astimezone(CN_TZ).strftime("%Y-%m-%dT%H:%M"),
     )
     return render(
         request,
@@ -511,23 +468,23 @@ def new_submit(
     if not who.can(Perm.COMPLAINT_CREATE):
         raise Forbidden()
     s = uow.session
-    now = _now(container)
+    now = now_of(container)
     try:
         raw: dict[str, Any] = {
-            "org_code": _blank(form.org_code),
+            "org_code": blank(form.org_code),
             "complainant_name": form.complainant_name,
-            "id_number": _blank(form.id_number),
+            "id_number": blank(form.id_number),
             "phone": form.phone,
             "special_groups": [g for g in form.special_groups if g],
-            "representatives": _blank(form.representatives) or "1",
-            "policy_no": _blank(form.policy_no),
-            "claim_no": _blank(form.claim_no),
+            "representatives": blank(form.representatives) or "1",
+            "policy_no": blank(form.policy_no),
+            "claim_no": blank(form.claim_no),
             "business_line": form.business_line,
             "cause": form.cause,
             "demand": form.demand,
-            "amount_claimed": _blank(form.amount_claimed),
+            "amount_claimed": blank(form.amount_claimed),
             "channel": form.channel,
-            "regulator_ref": _blank(form.regulator_ref),
+            "regulator_ref": blank(form.regulator_ref),
             "description": form.description,
         }
         data = _intake_data(s, who, raw, form.received_at, now)
@@ -543,7 +500,7 @@ def new_submit(
             "complaints/new.html",
             {
                 "form": form,
-                "problems": _problems(e, lang),
+                "problems": problems_by_field(e, lang),
                 "error": e.message(lang) if not e.problems else None,
                 **_intake_context(s, who, lang),
             },
@@ -618,8 +575,8 @@ def _detail(
     status_code: int = 200,
 ) -> Any:
     s = uow.session
-    now = _now(container)
-    due_soon = _due_soon(container)
+    now = now_of(container)
+    due_soon = container.settings.due_soon
     c = services.access_complaint(s, who, complaint_id)
     allowed = allowed_actions(services.snapshot(c), who, now)
     duplicates = services.duplicate_candidates(s, who, c) if c.status in OPEN_STATUSES else []
@@ -694,7 +651,7 @@ def _refused(
 ) -> Any:
     """Re-render the detail page with the refused form's problems (nothing was saved)."""
     uow.rollback()
-    problems = _problems(exc, lang)
+    problems = problems_by_field(exc, lang)
     message = None if problems else exc.message(lang)
     state = FormState(key=key, values=values, problems=problems, message=message)
     return _detail(request, uow, who, container, lang, complaint_id, state, status_code=exc.status_code)
@@ -738,9 +695,9 @@ def pii_partial(
 ) -> Any:
     """Unmasked contact data for roles with PII_VIEW. Every view is audited, hence POST."""
     c = services.access_complaint(uow.session, who, complaint_id)
-    revealed = services.reveal_pii(uow.session, who, c, _now(container))
+    revealed = services.reveal_pii(uow.session, who, c, now_of(container))
     uow.commit()
-    name = "complaints/_pii.html" if _is_htmx(request) else "complaints/pii_page.html"
+    name = "complaints/_pii.html" if is_htmx(request) else "complaints/pii_page.html"
     resp = render(request, name, {"c": c, "pii": revealed})
     resp.headers["Cache-Control"] = "private, no-store"
     return resp
@@ -775,20 +732,20 @@ def action_submit(
         exc = ValidationFailed([FieldProblem("action", "未知操作", f"unknown action {action!r}")])
         return _refused(request, uow, who, container, lang, complaint_id, exc, "action", values)
     try:
-        req = _validate(
+        req = validate_form(
             ActionRequest,
             {
-                "version": _blank(form.version),
-                "handler_id": _blank(form.handler_id),
-                "reason": _blank(form.reason),
-                "outcome": _blank(form.outcome),
-                "decision": _blank(form.decision),
-                "target_id": _blank(form.target_id),
+                "version": blank(form.version),
+                "handler_id": blank(form.handler_id),
+                "reason": blank(form.reason),
+                "outcome": blank(form.outcome),
+                "decision": blank(form.decision),
+                "target_id": blank(form.target_id),
                 "notified": form.notified in ("1", "on", "true") if act == Action.DECIDE else True,
-                "override_reason": _blank(form.override_reason) if act == Action.DECIDE else None,
+                "override_reason": blank(form.override_reason) if act == Action.DECIDE else None,
             },
         )
-        services.act(uow, who, complaint_id, act, req, _now(container))
+        services.act(uow, who, complaint_id, act, req, now_of(container))
     except XiaobaoError as e:
         return _refused(request, uow, who, container, lang, complaint_id, e, f"action:{act.value}", values)
     return _back(complaint_id, act.value)
@@ -808,8 +765,8 @@ def contact_submit(
 ) -> Any:
     values = {"method": method, "outcome": outcome, "note": note}
     try:
-        req = _validate(ContactCreate, {"method": method, "outcome": outcome, "note": _blank(note)})
-        services.record_contact(uow, who, complaint_id, req.method, req.outcome, req.note, _now(container))
+        req = validate_form(ContactCreate, {"method": method, "outcome": outcome, "note": blank(note)})
+        services.record_contact(uow, who, complaint_id, req.method, req.outcome, req.note, now_of(container))
     except XiaobaoError as e:
         return _refused(request, uow, who, container, lang, complaint_id, e, "contact", values)
     return _back(complaint_id, "contact", "#record")
@@ -826,8 +783,8 @@ def note_submit(
     text: Annotated[str, Form()] = "",
 ) -> Any:
     try:
-        req = _validate(NoteCreate, {"text": text.strip()})
-        services.add_note(uow, who, complaint_id, req.text, _now(container))
+        req = validate_form(NoteCreate, {"text": text.strip()})
+        services.add_note(uow, who, complaint_id, req.text, now_of(container))
     except XiaobaoError as e:
         return _refused(request, uow, who, container, lang, complaint_id, e, "note", {"text": text})
     return _back(complaint_id, "note", "#record")
@@ -847,16 +804,16 @@ def root_cause_submit(
 ) -> Any:
     values = {"version": version, "root_cause": root_cause, "rectification": rectification}
     try:
-        req = _validate(
+        req = validate_form(
             RootCauseUpdate,
             {
-                "version": _blank(version),
+                "version": blank(version),
                 "root_cause": root_cause.strip(),
                 "rectification": rectification.strip(),
             },
         )
         services.set_root_cause(
-            uow, who, complaint_id, req.version, req.root_cause, req.rectification, _now(container)
+            uow, who, complaint_id, req.version, req.root_cause, req.rectification, now_of(container)
         )
     except XiaobaoError as e:
         return _refused(request, uow, who, container, lang, complaint_id, e, "root_cause", values)
@@ -883,7 +840,7 @@ def attachment_submit(
             file.filename if file else None,
             file.content_type if file else None,
             data,
-            _now(container),
+            now_of(container),
             container.settings,
         )
     except XiaobaoError as e:
@@ -896,7 +853,7 @@ def attachment_download(
     complaint_id: int, attachment_id: int, uow: UowDep, who: CurrentUser, container: ContainerDep
 ) -> Response:
     att, path = attachments.open_attachment(
-        uow, who, complaint_id, attachment_id, _now(container), container.settings
+        uow, who, complaint_id, attachment_id, now_of(container), container.settings
     )
     return FileResponse(
         path,
@@ -921,7 +878,7 @@ def breaches(
     if not who.can(Perm.COMPLAINT_VIEW):
         raise Forbidden()
     s = uow.session
-    now = _now(container)
+    now = now_of(container)
     within_days = container.settings.due_soon_days if days is None else days
     due_rows = queries.breach_list(s, who, now, timedelta(days=within_days))
     _, contact_rows = queries.list_complaints(
@@ -929,7 +886,7 @@ def breaches(
         who,
         queries.ComplaintFilter(due="contact_overdue", sort="received", per_page=200),
         now,
-        _due_soon(container),
+        container.settings.due_soon,
     )
 
     def row(c: Complaint, due: datetime | None) -> tuple[Complaint, float | None, datetime | None]:

@@ -72,8 +72,9 @@ def org_condition(session: Session, org_ids: Select) -> Any:
     return Complaint.org_id.in_(org_ids)
 
 
-def filtered(session: Session, who: Principal, f: ComplaintFilter, now: datetime,
-             due_soon: timedelta) -> Select:
+def filtered(
+    session: Session, who: Principal, f: ComplaintFilter, now: datetime, due_soon: timedelta
+) -> Select:
     stmt = select(Complaint)
     conds: list[Any] = []
     org_conds: list[Any] = []
@@ -87,8 +88,12 @@ def filtered(session: Session, who: Principal, f: ComplaintFilter, now: datetime
     if f.status:
         conds.append(Complaint.status.in_(f.status))
     if f.business_line:
-        conds.append(or_(Complaint.business_line == f.business_line,
-                         Complaint.business_line.startswith(f.business_line + ".")))
+        conds.append(
+            or_(
+                Complaint.business_line == f.business_line,
+                Complaint.business_line.startswith(f.business_line + "."),
+            )
+        )
     if f.cause:
         conds.append(or_(Complaint.cause == f.cause, Complaint.cause.startswith(f.cause + ".")))
     if f.channel:
@@ -104,11 +109,17 @@ def filtered(session: Session, who: Principal, f: ComplaintFilter, now: datetime
     if f.due == "overdue":
         conds += [Complaint.status.in_(OPEN_STATUSES), Complaint.regulatory_due < now]
     elif f.due == "due_soon":
-        conds += [Complaint.status.in_(OPEN_STATUSES), Complaint.regulatory_due >= now,
-                  Complaint.regulatory_due < now + due_soon]
+        conds += [
+            Complaint.status.in_(OPEN_STATUSES),
+            Complaint.regulatory_due >= now,
+            Complaint.regulatory_due < now + due_soon,
+        ]
     elif f.due == "contact_overdue":
-        conds += [Complaint.status.in_(OPEN_STATUSES), Complaint.first_contact_at.is_(None),
-                  Complaint.contact_due < now]
+        conds += [
+            Complaint.status.in_(OPEN_STATUSES),
+            Complaint.first_contact_at.is_(None),
+            Complaint.contact_due < now,
+        ]
     if f.q:
         conds.append(text_condition(session, f.q))
     return stmt.where(*conds)
@@ -130,13 +141,18 @@ class ListTotal(int):
         return obj
 
     def label(self) -> str:
-        """"1,234" or "10,000+"."""
+        """ "1,234" or "10,000+"."""
         return f"{int(self):,}" + ("+" if self.capped else "")
 
 
-def list_complaints(session: Session, who: Principal, f: ComplaintFilter, now: datetime,
-                    due_soon: timedelta = timedelta(days=3),
-                    count_cap: int | None = COUNT_CAP) -> tuple[ListTotal, list[Complaint]]:
+def list_complaints(
+    session: Session,
+    who: Principal,
+    f: ComplaintFilter,
+    now: datetime,
+    due_soon: timedelta = timedelta(days=3),
+    count_cap: int | None = COUNT_CAP,
+) -> tuple[ListTotal, list[Complaint]]:
     """One page of the filtered list and the total (a `ListTotal`: an int, capped at `count_cap` rows
     with `.capped` set; `count_cap=None` counts exactly)."""
     if session.get_bind().dialect.name == "postgresql":

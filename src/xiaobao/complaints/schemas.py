@@ -17,7 +17,9 @@ class ComplaintCreate(BaseModel):
     id_number: str | None = Field(default=None, max_length=18)
     phone: str = Field(min_length=5, max_length=20)
     special_groups: list[str] = Field(default_factory=list)
-    representatives: int = Field(default=1, ge=1, le=5, description="Group complaints: at most 5 representatives")
+    representatives: int = Field(
+        default=1, ge=1, le=5, description="Group complaints: at most 5 representatives"
+    )
     policy_no: str | None = Field(default=None, max_length=40)
     claim_no: str | None = Field(default=None, max_length=40)
     business_line: str
@@ -41,8 +43,10 @@ class ActionRequest(BaseModel):
     target_id: int | None = None
     notified: bool = True
     override_reason: str | None = Field(
-        default=None, max_length=2000,
-        description="Decide although blocking co-handling is still open (officers only; audited)")
+        default=None,
+        max_length=2000,
+        description="Decide although blocking co-handling is still open (officers only; audited)",
+    )
 
 
 class ContactCreate(BaseModel):

@@ -25,12 +25,20 @@ class Complaint(Base):
         Index("ix_complaint_received_at", "received_at"),
         # statistics (reports.dashboard / regulator_report) scan a received or decided window per org; on
         # PostgreSQL these cover the grouped columns, so the scans are index-only (bench/queries.py)
-        Index("ix_complaint_org_received_stats", "org_id", "received_at",
-              postgresql_include=["status", "business_line", "cause", "special_groups"]),
+        Index(
+            "ix_complaint_org_received_stats",
+            "org_id",
+            "received_at",
+            postgresql_include=["status", "business_line", "cause", "special_groups"],
+        ),
         Index("ix_complaint_org_decided", "org_id", "decided_at", postgresql_include=["on_time"]),
         # the working lists (open complaints, newest first; overdue ones) walk only the few open rows
-        Index("ix_complaint_open_received", "received_at", postgresql_where=text(_OPEN_SQL),
-              sqlite_where=text(_OPEN_SQL)),
+        Index(
+            "ix_complaint_open_received",
+            "received_at",
+            postgresql_where=text(_OPEN_SQL),
+            sqlite_where=text(_OPEN_SQL),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

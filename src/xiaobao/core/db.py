@@ -56,8 +56,14 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONType, list[Any]: JSONType}
 
 
-def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20, echo: bool = False,
-                sqlite_explicit_begin: bool = False) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int = 20,
+    echo: bool = False,
+    sqlite_explicit_begin: bool = False,
+) -> Engine:
     """SQLite keeps pysqlite's lazy transactions by default: a transaction starts at the first write,
     so a request that reads and then writes waits for the write lock instead of failing with
     SQLITE_BUSY_SNAPSHOT when another connection committed in between. `sqlite_explicit_begin` makes
@@ -88,8 +94,14 @@ def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20, echo: 
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     # JIT compilation costs tens of milliseconds per query and only pays off for queries running for
     # seconds; this app's queries (lists, dashboards on 1M complaints) take milliseconds (bench/queries.py)
-    return create_engine(url, echo=echo, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True,
-                         connect_args={"options": "-c jit=off"})
+    return create_engine(
+        url,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=True,
+        connect_args={"options": "-c jit=off"},
+    )
 
 
 def make_session_factory(engine_or_conn: Any, **kw: Any) -> sessionmaker[Session]:

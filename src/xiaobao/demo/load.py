@@ -29,11 +29,27 @@ def load_orgs_and_users(session: Session, now: datetime, password: str = DEMO_PA
     orgs: dict[str, Org] = {}
     for spec in demo_orgs():
         parent = orgs.get(spec.parent_code) if spec.parent_code else None
-        orgs[spec.code] = auth.add_org(session, code=spec.code, name_zh=spec.name_zh, name_en=spec.name_en,
-                                       kind=spec.kind, parent=parent, region_code=spec.region_code)
+        orgs[spec.code] = auth.add_org(
+            session,
+            code=spec.code,
+            name_zh=spec.name_zh,
+            name_en=spec.name_en,
+            kind=spec.kind,
+            parent=parent,
+            region_code=spec.region_code,
+        )
     for u in demo_users():
-        auth.create_user(session, username=u.username, display_name=u.display_name, password=password,
-                         org=orgs[u.org_code], roles=list(u.roles), now=now, phone=u.phone, email=u.email)
+        auth.create_user(
+            session,
+            username=u.username,
+            display_name=u.display_name,
+            password=password,
+            org=orgs[u.org_code],
+            roles=list(u.roles),
+            now=now,
+            phone=u.phone,
+            email=u.email,
+        )
     return orgs
 
 
@@ -46,8 +62,9 @@ def _handlers_by_scope(session: Session) -> list[tuple[str, Principal]]:
     return out
 
 
-def load_demo(container: Container, n: int = 400, seed: int = 20240315,
-              progress: Callable[[int], None] | None = None) -> dict[str, int]:
+def load_demo(
+    container: Container, n: int = 400, seed: int = 20240315, progress: Callable[[int], None] | None = None
+) -> dict[str, int]:
     now = container.clock.now()
     rng = random.Random(seed)
     with container.uow() as uow:
@@ -57,18 +74,31 @@ def load_demo(container: Container, n: int = 400, seed: int = 20240315,
         orgs = load_orgs_and_users(s, now)
         for org in orgs.values():
             if org.kind in ("branch", "subbranch"):
-                for line in ("motor.ctpl", "motor.commercial", "property.enterprise", "property.household",
-                             "accident", "health"):
-                    s.add(PolicyCount(org_id=org.id, business_line=line, year=now.year,
-                                      policies=rng.randint(20_000, 400_000)))
+                for line in (
+                    "motor.ctpl",
+                    "motor.commercial",
+                    "property.enterprise",
+                    "property.household",
+                    "accident",
+                    "health",
+                ):
+                    s.add(
+                        PolicyCount(
+                            org_id=org.id,
+                            business_line=line,
+                            year=now.year,
+                            policies=rng.randint(20_000, 400_000),
+                        )
+                    )
         uow.commit()
         officer = auth.principal_for(s.scalars(select(User).where(User.username == "hq_officer")).one())
         handlers = _handlers_by_scope(s)
 
     counts: dict[str, int] = {}
     items = generate_complaints(n, seed, now, demo_orgs())
-    ctx = services.IntakeContext(now=now, calendar=container.calendar,
-                                 contact_workdays=container.settings.contact_target_workdays)
+    ctx = services.IntakeContext(
+        now=now, calendar=container.calendar, contact_workdays=container.settings.contact_target_workdays
+    )
     for i, item in enumerate(sorted(items, key=lambda d: d["received_at"])):
         with container.uow() as uow:
             c = _one(uow, item, ctx, officer, handlers, rng, now)
@@ -81,8 +111,15 @@ def load_demo(container: Container, n: int = 400, seed: int = 20240315,
     return counts
 
 
-def _one(uow: Any, item: dict[str, Any], ctx: services.IntakeContext, officer: Principal,
-         handlers: list[tuple[str, Principal]], rng: random.Random, now: datetime) -> Complaint:
+def _one(
+    uow: Any,
+    item: dict[str, Any],
+    ctx: services.IntakeContext,
+    officer: Principal,
+    handlers: list[tuple[str, Principal]],
+    rng: random.Random,
+    now: datetime,
+) -> Complaint:
     s = uow.session
     data = ComplaintCreate(**{k: v for k, v in item.items() if k in ComplaintCreate.model_fields})
     c = services.create_complaint(s, officer, data, ctx)
@@ -107,16 +144,38 @@ def _one(uow: Any, item: dict[str, Any], ctx: services.IntakeContext, officer: P
     step(Action.START, handler, timedelta(minutes=5))
     if hint == "open":
         if rng.random() < 0.15:
-            step(Action.EXTEND, handler, timedelta(days=rng.uniform(1, 5)), reason="需调取理赔档案并协调第三方评估")
+            step(
+                Action.EXTEND,
+                handler,
+                timedelta(days=rng.uniform(1, 5)),
+                reason="需调取理赔档案并协调第三方评估",
+            )
         return c
     if hint == "withdrawn":
-        step(Action.WITHDRAW, handler, timedelta(days=rng.uniform(1, 6)), reason="投诉人来电表示问题已解决，申请撤回投诉")
+        step(
+            Action.WITHDRAW,
+            handler,
+            timedelta(days=rng.uniform(1, 6)),
+            reason="投诉人来电表示问题已解决，申请撤回投诉",
+        )
         return c
-    step(Action.DECIDE, handler, timedelta(days=rng.uniform(2, 16)), outcome=rng.choice(["upheld", "partial", "rejected"]),
-         decision="经核实，公司已按合同约定重新核定并向您作出说明，相关人员已接受内部培训。")
+    step(
+        Action.DECIDE,
+        handler,
+        timedelta(days=rng.uniform(2, 16)),
+        outcome=rng.choice(["upheld", "partial", "rejected"]),
+        decision="经核实，公司已按合同约定重新核定并向您作出说明，相关人员已接受内部培训。",
+    )
     if hint == "closed":
         step(Action.CLOSE, handler, timedelta(days=rng.uniform(0.2, 3)))
         if rng.random() < 0.3:
-            services.set_root_cause(uow, handler, c.id, c.version, "销售环节未充分说明免责条款",
-                                    "修订销售话术并组织销售人员培训", t)
+            services.set_root_cause(
+                uow,
+                handler,
+                c.id,
+                c.version,
+                "销售环节未充分说明免责条款",
+                "修订销售话术并组织销售人员培训",
+                t,
+            )
     return c

@@ -40,10 +40,6 @@ from xiaobao.web.deps import ContainerDep, CurrentUser, LangDep, UowDep
 router = APIRouter(prefix="/api/v1", tags=["tasks"])
 
 
-def _due_soon(container: ContainerDep) -> timedelta:
-    return timedelta(days=container.settings.due_soon_days)
-
-
 def to_public(
     s: Session, who: Principal, t: Task, now: datetime, due_soon: timedelta, lang: str = "zh"
 ) -> dict[str, Any]:
@@ -124,7 +120,7 @@ def list_tasks(
         rows = services.requested_by(s, who)
     else:
         rows = services.overdue(s, who, now)
-    return TaskPage(total=len(rows), items=_items(s, rows, now, _due_soon(container), lang))
+    return TaskPage(total=len(rows), items=_items(s, rows, now, container.settings.due_soon, lang))
 
 
 @router.post("/tasks", status_code=201, summary="Create a task (or a sub-task with parent_id)")
@@ -133,7 +129,9 @@ def create_task(
 ) -> JSONResponse:
     now = container.clock.now()
     t = services.create_task(uow, who, data, now)
-    return JSONResponse(to_public(uow.session, who, t, now, _due_soon(container), lang), status_code=201)
+    return JSONResponse(
+        to_public(uow.session, who, t, now, container.settings.due_soon, lang), status_code=201
+    )
 
 
 @router.get("/tasks/{task_id:int}")
@@ -141,7 +139,7 @@ def get_task(
     task_id: int, uow: UowDep, who: CurrentUser, container: ContainerDep, lang: LangDep
 ) -> dict[str, Any]:
     t = services.access_task(uow.session, who, task_id)
-    return to_public(uow.session, who, t, container.clock.now(), _due_soon(container), lang)
+    return to_public(uow.session, who, t, container.clock.now(), container.settings.due_soon, lang)
 
 
 @router.post(
@@ -159,7 +157,7 @@ def task_action(
 ) -> dict[str, Any]:
     ctx = services.ActContext(now=container.clock.now(), settings=container.settings)
     t = services.act(uow, who, task_id, action, req, ctx)
-    return to_public(uow.session, who, t, ctx.now, _due_soon(container), lang)
+    return to_public(uow.session, who, t, ctx.now, container.settings.due_soon, lang)
 
 
 @router.post("/tasks/{task_id:int}/checklist", status_code=201)
@@ -242,7 +240,9 @@ def request_cohandling(
 ) -> JSONResponse:
     now = container.clock.now()
     t = services.request_cohandling(uow, who, complaint_id, data, now)
-    return JSONResponse(to_public(uow.session, who, t, now, _due_soon(container), lang), status_code=201)
+    return JSONResponse(
+        to_public(uow.session, who, t, now, container.settings.due_soon, lang), status_code=201
+    )
 
 
 @router.get("/cohandling/complaints/{complaint_id:int}")
@@ -254,7 +254,7 @@ def list_cohandling(
     c = access_complaint(uow.session, who, complaint_id)
     now = container.clock.now()
     return [
-        to_public(uow.session, who, t, now, _due_soon(container), lang)
+        to_public(uow.session, who, t, now, container.settings.due_soon, lang)
         for t in services.tasks_for_source(uow.session, "complaint", c.id)
     ]
 

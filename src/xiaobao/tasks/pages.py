@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from xiaobao.auth.principal import Principal
@@ -54,8 +54,16 @@ from xiaobao.tasks.domain import (
 from xiaobao.tasks.schemas import CohandlingCreate, LedgerCreate, TaskActionRequest, TaskCreate
 from xiaobao.tasks.tables import Task
 from xiaobao.web.deps import ContainerDep, CurrentUser, LangDep, UowDep
+from xiaobao.web.forms import (
+    Label,
+    blank,
+    is_htmx,
+    now_of,
+    problems_by_field,
+    tr,
+    validate_form,
+)
 from xiaobao.web.templating import render, templates
-from xiaobao.web.validation import bilingual_problem
 
 router = APIRouter(include_in_schema=False)
 
@@ -63,7 +71,6 @@ templates.env.globals.update(
     TASK_STATUS_META=STATUS_META, TASK_PRIORITY_META=PRIORITY_META, TASK_KIND_META=KIND_META
 )
 
-Label = tuple[str, str]
 EVENT_LABELS: dict[str, Label] = {
     "created": ("创建任务", "Task created"),
     "started": ("开始办理", "Started"),
@@ -104,50 +111,6 @@ FORM_ACTIONS = frozenset({TaskAction.COMPLETE, TaskAction.RETURN, TaskAction.CAN
 """Actions that need more than a click (text, a person, evidence)."""
 
 
-def tr(label: Label, lang: str) -> str:
-    return label[0] if lang == "zh" else label[1]
-
-
-def _now(container: Any) -> datetime:
-    now: datetime = container.clock.now()
-    return now
-
-
-def _due_soon(container: Any) -> timedelta:
-    return timedelta(days=container.settings.due_soon_days)
-
-
-def _blank(v: str | None) -> str | None:
-    v = (v or "").strip()
-    return v or None
-
-
-def _problems(exc: XiaobaoError, lang: str) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for p in exc.problems:
-        out.setdefault(p.field, []).append(p.zh if lang == "zh" else p.en)
-    return out
-
-
-def _validate(model: type[BaseModel], raw: dict[str, Any]) -> Any:
-    try:
-        return model.model_validate(raw)
-    except ValidationError as e:
-        problems = []
-        for err in e.errors():
-            p = bilingual_problem(dict(err))
-            if raw.get(p.field) in ("", None, []):
-                p = FieldProblem(p.field, "此项必填", "This field is required")
-            problems.append(p)
-        raise ValidationFailed(problems) from e
-
-
-def _is_htmx(request: Request) -> bool:
-    return request.headers.get("hx-request") == "true" and not request.headers.get(
-        "hx-history-restore-request"
-    )
-
-
 def _need_view(who: Principal) -> None:
     if not who.can(Perm.TASK_VIEW):
         raise Forbidden("您的角色不能查看任务", "Your role may not see tasks")
@@ -162,7 +125,7 @@ class FormState:
 
 
 def _base(container: Any, lang: str, now: datetime, **more: Any) -> dict[str, Any]:
-    due_soon = _due_soon(container)
+    due_soon = container.settings.due_soon
     ctx = {
         "tr": lambda label: tr(label, lang),
         "now": now,
@@ -199,7 +162,7 @@ def my_tasks(
 ) -> Any:
     _need_view(who)
     s = uow.session
-    now = _now(container)
+    now = now_of(container)
     mine = services.my_tasks(s, who)
     queue = services.department_queue(s, who)
     requested = services.requested_by(s, who)
@@ -257,7 +220,7 @@ def _new_ctx(
     return _base(
         container,
         lang,
-        _now(container),
+        now_of(container),
         form=form,
         problems=problems,
         error=error,
@@ -304,28 +267,34 @@ def new_submit(
 ) -> Any:
     s = uow.session
     try:
-        data = _validate(
+        data = validate_form(
             TaskCreate,
             {
                 "title": form.title.strip(),
                 "description": form.description.strip(),
-                "org_id": _blank(form.org_id),
-                "owner_id": _blank(form.owner_id),
-                "due_on": _blank(form.due_on),
+                "org_id": blank(form.org_id),
+                "owner_id": blank(form.owner_id),
+                "due_on": blank(form.due_on),
                 "priority": form.priority,
-                "parent_id": _blank(form.parent_id),
+                "parent_id": blank(form.parent_id),
                 "cohandler_ids": [c for c in form.cohandler_ids if c],
                 "checklist": [line.strip() for line in form.checklist.splitlines() if line.strip()],
             },
         )
-        t = services.create_task(uow, who, data, _now(container))
+        t = services.create_task(uow, who, data, now_of(container))
     except XiaobaoError as e:
         uow.rollback()
         return render(
             request,
             "tasks/new.html",
             _new_ctx(
-                s, who, container, lang, form, _problems(e, lang), None if e.problems else e.message(lang)
+                s,
+                who,
+                container,
+                lang,
+                form,
+                problems_by_field(e, lang),
+                None if e.problems else e.message(lang),
             ),
             status_code=e.status_code,
         )
@@ -372,7 +341,7 @@ def _detail(
     status_code: int = 200,
 ) -> Any:
     s = uow.session
-    now = _now(container)
+    now = now_of(container)
     t, rels = services.access_task_rels(s, who, task_id)
     snap = services.snapshot(s, t)
     allowed = allowed_actions(snap, rels, who)
@@ -436,7 +405,7 @@ def _refused(
     values: dict[str, Any],
 ) -> Any:
     uow.rollback()
-    problems = _problems(exc, lang)
+    problems = problems_by_field(exc, lang)
     state = FormState(
         key=key, values=values, problems=problems, message=None if problems else exc.message(lang)
     )
@@ -501,14 +470,14 @@ async def action_submit(
             exc = ValidationFailed([FieldProblem("action", "未知操作", f"unknown action {action!r}")])
             return _refused(request, uow, who, container, lang, task_id, exc, "action", values)
         try:
-            req = _validate(
+            req = validate_form(
                 TaskActionRequest,
                 {
-                    "version": _blank(form.version),
-                    "reason": _blank(form.reason),
-                    "answer": _blank(form.answer),
-                    "owner_id": _blank(form.owner_id),
-                    "note": _blank(form.note),
+                    "version": blank(form.version),
+                    "reason": blank(form.reason),
+                    "answer": blank(form.answer),
+                    "owner_id": blank(form.owner_id),
+                    "note": blank(form.note),
                 },
             )
             services.act(
@@ -517,7 +486,7 @@ async def action_submit(
                 task_id,
                 act,
                 req,
-                services.ActContext(now=_now(container), settings=container.settings),
+                services.ActContext(now=now_of(container), settings=container.settings),
                 uploads,
             )
         except XiaobaoError as e:
@@ -538,7 +507,7 @@ def checklist_add(
     text: Annotated[str, Form()] = "",
 ) -> Any:
     try:
-        services.add_checklist_item(uow, who, task_id, text, _now(container))
+        services.add_checklist_item(uow, who, task_id, text, now_of(container))
     except XiaobaoError as e:
         return _refused(request, uow, who, container, lang, task_id, e, "checklist", {"text": text})
     return RedirectResponse(f"/tasks/{task_id}?done=checklist#checklist", status_code=303)
@@ -556,7 +525,9 @@ def checklist_set(
     done: Annotated[str, Form()] = "",
 ) -> Any:
     try:
-        services.set_checklist_item(uow, who, task_id, item_id, done in ("1", "on", "true"), _now(container))
+        services.set_checklist_item(
+            uow, who, task_id, item_id, done in ("1", "on", "true"), now_of(container)
+        )
     except XiaobaoError as e:
         return _refused(request, uow, who, container, lang, task_id, e, "checklist", {})
     return RedirectResponse(f"/tasks/{task_id}?done=checklist#checklist", status_code=303)
@@ -573,7 +544,7 @@ def comment_add(
     text: Annotated[str, Form()] = "",
 ) -> Any:
     try:
-        services.add_comment(uow, who, task_id, text, _now(container))
+        services.add_comment(uow, who, task_id, text, now_of(container))
     except XiaobaoError as e:
         return _refused(request, uow, who, container, lang, task_id, e, "comment", {"text": text})
     return RedirectResponse(f"/tasks/{task_id}?done=comment#comments", status_code=303)
@@ -599,7 +570,7 @@ def attachment_add(
             task_id,
             file.filename if file else None,
             data,
-            _now(container),
+            now_of(container),
             container.settings,
             purpose,
         )
@@ -613,7 +584,7 @@ def attachment_download(
     task_id: int, attachment_id: int, uow: UowDep, who: CurrentUser, container: ContainerDep
 ) -> Response:
     att, path = services.open_attachment(
-        uow, who, task_id, attachment_id, _now(container), container.settings
+        uow, who, task_id, attachment_id, now_of(container), container.settings
     )
     return FileResponse(
         path,
@@ -629,7 +600,7 @@ def attachment_download(
 def _board_ctx(
     s: Session, who: Principal, container: Any, lang: str, org: Org, message: str | None = None
 ) -> dict[str, Any]:
-    now = _now(container)
+    now = now_of(container)
     cols = services.board(s, who, org, now)
     cards = [t for c in BOARD_COLUMNS for t in cols[c.value]]
     moves: dict[int, list[tuple[TaskStatus, TaskAction, bool]]] = {}
@@ -677,7 +648,7 @@ def board(
     s = uow.session
     o = _board_org(s, who, org)
     ctx = _board_ctx(s, who, container, lang, o)
-    name = "tasks/_board.html" if _is_htmx(request) else "tasks/board.html"
+    name = "tasks/_board.html" if is_htmx(request) else "tasks/board.html"
     return render(request, name, ctx)
 
 
@@ -706,7 +677,7 @@ def move(
     board_url = f"/tasks/board?org={org}" if org else "/tasks/board"
     if needs_form:
         url = f"/tasks/{task_id}?open={act.value}#actions"
-        if _is_htmx(request):
+        if is_htmx(request):
             return Response(status_code=204, headers={"HX-Redirect": url})
         return RedirectResponse(url, status_code=303)
     message = None
@@ -717,14 +688,14 @@ def move(
             task_id,
             act,
             TaskActionRequest(version=int(version) if version.isdigit() else None),
-            services.ActContext(now=_now(container), settings=container.settings),
+            services.ActContext(now=now_of(container), settings=container.settings),
         )
     except XiaobaoError as e:
         uow.rollback()
-        if not _is_htmx(request):
+        if not is_htmx(request):
             raise
         message = e.message(lang)
-    if _is_htmx(request):
+    if is_htmx(request):
         o = _board_org(s, who, int(org) if org.isdigit() else None)
         return render(request, "tasks/_board.html", _board_ctx(s, who, container, lang, o, message))
     return RedirectResponse(board_url, status_code=303)
@@ -737,9 +708,9 @@ def move(
 def overdue(request: Request, uow: UowDep, who: CurrentUser, container: ContainerDep, lang: LangDep) -> Any:
     _need_view(who)
     s = uow.session
-    now = _now(container)
+    now = now_of(container)
     late = services.overdue(s, who, now)
-    soon = services.due_soon(s, who, now, _due_soon(container))
+    soon = services.due_soon(s, who, now, container.settings.due_soon)
     groups: dict[int, list[Task]] = {}
     for t in late:
         groups.setdefault(t.org_id, []).append(t)
@@ -774,7 +745,7 @@ def calendar(
 ) -> Any:
     _need_view(who)
     s = uow.session
-    now = _now(container)
+    now = now_of(container)
     today = now.astimezone(CN_TZ).date()
     year, mon = today.year, today.month
     if month:
@@ -822,7 +793,7 @@ def stats(
 ) -> Any:
     _need_view(who)
     s = uow.session
-    now = _now(container)
+    now = now_of(container)
     try:
         d0 = date.fromisoformat(start) if start else None
         d1 = date.fromisoformat(end) if end else None
@@ -890,18 +861,18 @@ def cohandling_submit(
 
     values = form.model_dump()
     try:
-        data = _validate(
+        data = validate_form(
             CohandlingCreate,
             {
-                "org_id": _blank(form.org_id),
-                "owner_id": _blank(form.owner_id),
+                "org_id": blank(form.org_id),
+                "owner_id": blank(form.owner_id),
                 "question": form.question.strip(),
-                "due_on": _blank(form.due_on),
+                "due_on": blank(form.due_on),
                 "blocking": form.blocking in ("1", "on", "true"),
                 "priority": form.priority or "high",
             },
         )
-        services.request_cohandling(uow, who, complaint_id, data, _now(container))
+        services.request_cohandling(uow, who, complaint_id, data, now_of(container))
     except XiaobaoError as e:
         return detail_with_problems(request, uow, who, container, lang, complaint_id, e, "cohandling", values)
     return RedirectResponse(f"/complaints/{complaint_id}?done=cohandling#cohandling", status_code=303)
@@ -963,7 +934,7 @@ def ledger_list(
 ) -> Any:
     _need_view(who)
     s = uow.session
-    now = _now(container)
+    now = now_of(container)
     rows = []
     for e in ledger.entries(s, who):
         tasks = ledger.branch_tasks(s, who, e)
@@ -1008,7 +979,7 @@ def _ledger_form_ctx(
     return _base(
         container,
         lang,
-        _now(container),
+        now_of(container),
         form=form,
         problems=problems,
         error=error,
@@ -1027,7 +998,7 @@ def ledger_new(
         raise Forbidden(
             "只有消保专员可以登记整改台账", "Only consumer-protection officers keep the rectification ledger"
         )
-    today = _now(container).astimezone(CN_TZ).date()
+    today = now_of(container).astimezone(CN_TZ).date()
     form = LedgerForm(issued_on=today.isoformat(), required_by=(today + timedelta(days=30)).isoformat())
     return render(
         request, "tasks/ledger_new.html", _ledger_form_ctx(uow.session, who, container, lang, form, {}, None)
@@ -1045,28 +1016,34 @@ def ledger_submit(
 ) -> Any:
     s = uow.session
     try:
-        data = _validate(
+        data = validate_form(
             LedgerCreate,
             {
                 "doc_ref": form.doc_ref.strip(),
                 "authority": form.authority.strip(),
                 "finding_kind": form.finding_kind,
-                "issued_on": _blank(form.issued_on),
+                "issued_on": blank(form.issued_on),
                 "findings": form.findings.strip(),
-                "required_by": _blank(form.required_by),
+                "required_by": blank(form.required_by),
                 "branch_ids": [b for b in form.branch_ids if b],
-                "title": _blank(form.title),
+                "title": blank(form.title),
                 "priority": form.priority or "high",
             },
         )
-        entry = ledger.create_entry(uow, who, data, _now(container))
+        entry = ledger.create_entry(uow, who, data, now_of(container))
     except XiaobaoError as e:
         uow.rollback()
         return render(
             request,
             "tasks/ledger_new.html",
             _ledger_form_ctx(
-                s, who, container, lang, form, _problems(e, lang), None if e.problems else e.message(lang)
+                s,
+                who,
+                container,
+                lang,
+                form,
+                problems_by_field(e, lang),
+                None if e.problems else e.message(lang),
             ),
             status_code=e.status_code,
         )
@@ -1084,7 +1061,7 @@ def ledger_detail(
     done: str | None = None,
 ) -> Any:
     s = uow.session
-    now = _now(container)
+    now = now_of(container)
     e = ledger.access_entry(s, who, entry_id)
     tasks = ledger.branch_tasks(s, who, e)
     parent = ledger.parent_task(s, e)
@@ -1126,5 +1103,5 @@ def ledger_export(
     lang: LangDep,
     entry: Annotated[int | None, Query()] = None,
 ) -> Response:
-    now = _now(container)
+    now = now_of(container)
     return xlsx_response(ledger.export_xlsx(uow, who, entry, lang, now), now)

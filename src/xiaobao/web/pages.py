@@ -37,22 +37,45 @@ def login_form(request: Request, next: str | None = None) -> Any:
 
 
 @router.post("/login")
-def login(request: Request, uow: UowDep, container: ContainerDep, lang: LangDep,
-          username: Annotated[str, Form()], password: Annotated[str, Form()],
-          next: Annotated[str, Form()] = "/") -> Any:
+def login(
+    request: Request,
+    uow: UowDep,
+    container: ContainerDep,
+    lang: LangDep,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/",
+) -> Any:
     s = container.settings
     now = container.clock.now()
     try:
-        user = auth.authenticate(uow.session, username.strip(), password, ip=client_ip(request), now=now,
-                                 policy=LoginPolicy(s.login_max_failures))
+        user = auth.authenticate(
+            uow.session,
+            username.strip(),
+            password,
+            ip=client_ip(request),
+            now=now,
+            policy=LoginPolicy(s.login_max_failures),
+        )
     except XiaobaoError as e:
-        return render(request, "login.html", {"next": _safe_next(next), "error": e.message(lang)},
-                      status_code=e.status_code if e.status_code != 400 else 401)
+        return render(
+            request,
+            "login.html",
+            {"next": _safe_next(next), "error": e.message(lang)},
+            status_code=e.status_code if e.status_code != 400 else 401,
+        )
     token = auth.start_session(uow.session, user, now=now, hours=s.session_hours, ip=client_ip(request))
     uow.commit()
     resp = RedirectResponse(_safe_next(next), status_code=303)
-    resp.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=s.cookie_secure,
-                    max_age=s.session_hours * 3600, path="/")
+    resp.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=s.cookie_secure,
+        max_age=s.session_hours * 3600,
+        path="/",
+    )
     return resp
 
 

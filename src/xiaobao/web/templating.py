@@ -17,9 +17,14 @@ from xiaobao.core.calendar import CN_TZ
 from xiaobao.web.i18n import translate
 
 PKG = Path(__file__).resolve().parent.parent
-MODULE_TEMPLATE_DIRS = [PKG / "web" / "templates", PKG / "complaints" / "templates",
-                        PKG / "notifications" / "templates", PKG / "jobs" / "templates",
-                        PKG / "admin" / "templates", PKG / "tasks" / "templates"]
+MODULE_TEMPLATE_DIRS = [
+    PKG / "web" / "templates",
+    PKG / "complaints" / "templates",
+    PKG / "notifications" / "templates",
+    PKG / "jobs" / "templates",
+    PKG / "admin" / "templates",
+    PKG / "tasks" / "templates",
+]
 
 templates = Jinja2Templates(directory=str(MODULE_TEMPLATE_DIRS[0]))
 templates.env.loader = ChoiceLoader([FileSystemLoader(str(d)) for d in MODULE_TEMPLATE_DIRS])
@@ -31,8 +36,13 @@ def _local(dt: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 templates.env.filters["local"] = _local
 templates.env.globals.update(
-    STATUS_META=STATUS_META, Status=Status, Perm=Perm, mask_phone=pii.mask_phone, mask_id=pii.mask_id,
-    mask_name=pii.mask_name, mask_text=pii.mask_text,
+    STATUS_META=STATUS_META,
+    Status=Status,
+    Perm=Perm,
+    mask_phone=pii.mask_phone,
+    mask_id=pii.mask_id,
+    mask_name=pii.mask_name,
+    mask_text=pii.mask_text,
 )
 
 
