@@ -34,6 +34,7 @@ from xiaobao.core.files import (  # noqa: F401 - re-exported: the checks live in
     blob_path,
     clean_filename,
     content_matches,
+    stored_blob,
     validate,
 )
 from xiaobao.core.files import store as _store
@@ -121,9 +122,7 @@ def open_attachment(
     att = s.scalar(select(Attachment).where(Attachment.id == attachment_id, Attachment.complaint_id == c.id))
     if att is None:
         raise NotFound("附件", "attachment")
-    path = blob_path(settings, att.sha256)
-    if not path.is_file():
-        raise NotFound("附件文件", "attachment file")
+    path = stored_blob(settings, att.sha256)
     audit.record(
         s,
         at=now,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xiaobao.config import Settings
-from xiaobao.core.errors import FieldProblem, ValidationFailed
+from xiaobao.core.errors import FieldProblem, NotFound, ValidationFailed
 
 FIELD = "file"
 MAX_FILENAME = 255
@@ -172,4 +172,12 @@ def store(settings: Settings, sha256: str, data: bytes) -> Path:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return path
+
+
+def stored_blob(settings: Settings, sha256: str) -> Path:
+    """The stored file of an attachment row; NotFound if the file is gone from storage."""
+    path = blob_path(settings, sha256)
+    if not path.is_file():
+        raise NotFound("附件文件", "attachment file")
     return path

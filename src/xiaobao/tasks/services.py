@@ -1147,9 +1147,7 @@ def open_attachment(
     )
     if att is None:
         raise NotFound("附件", "attachment")
-    path = files.blob_path(settings, att.sha256)
-    if not path.is_file():
-        raise NotFound("附件文件", "attachment file")
+    path = files.stored_blob(settings, att.sha256)
     audit.record(
         s,
         at=now,
