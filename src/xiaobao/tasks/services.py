@@ -847,22 +847,21 @@ def _complete(
         text,
         {"attachments": [{"id": a.id, "name": a.filename} for a in stored]} if stored else None,
     )
-    if t.source_type and kind == TaskKind.COHANDLING:
-        sources.record(
-            s,
-            who,
-            t.source_type,
-            t.source_id,
-            ctx.now,
-            "cohandling_answered",
-            text,
-            {"task_id": t.id, "org": t.org.name_zh, "org_en": t.org.name_en, "attachments": names},
-        )
+    _tell_source(s, t, who, ctx.now, "cohandling_answered", text, attachments=names)
     told = [t.requester_id] if t.requester_id else []
     headline = {TaskKind.COHANDLING: "协办答复", TaskKind.RECTIFICATION: "整改完成待验收"}.get(
         kind, "任务完成"
     )
     return [(told, ev, headline, f"{who.display_name}（{t.org.name_zh}）已完成：{(text or t.title)[:300]}")]
+
+
+def _tell_source(
+    s: Session, t: Task, who: Principal, now: datetime, kind: str, text: str | None, **extra: Any
+) -> None:
+    """Record a co-handling step in the history of the item the task was raised from (the complaint)."""
+    if t.source_type and t.source_id is not None and t.kind == TaskKind.COHANDLING:
+        data = {"task_id": t.id, "org": t.org.name_zh, "org_en": t.org.name_en, **extra}
+        sources.record(s, who, t.source_type, t.source_id, now, kind, text, data)
 
 
 def _return(
@@ -879,17 +878,7 @@ def _return(
     t.completed_at = None
     t.completed_by_id = None
     ev = add_event(s, t, who, ctx.now, "returned", reason)
-    if t.source_type and t.kind == TaskKind.COHANDLING:
-        sources.record(
-            s,
-            who,
-            t.source_type,
-            t.source_id,
-            ctx.now,
-            "cohandling_returned",
-            reason,
-            {"task_id": t.id, "org": t.org.name_zh, "org_en": t.org.name_en},
-        )
+    _tell_source(s, t, who, ctx.now, "cohandling_returned", reason)
     told = [t.owner_id] if t.owner_id else default_recipients(s, t.org)
     return [(told, ev, "任务退回", f"{who.display_name} 退回了任务，原因：{reason[:300]}")]
 
@@ -906,17 +895,7 @@ def _cancel(
     reason = require_text("reason", req.reason, "取消原因", "the reason", 2, 5000)
     t.status = TaskStatus.CANCELLED.value
     ev = add_event(s, t, who, ctx.now, "cancelled", reason)
-    if t.source_type and t.kind == TaskKind.COHANDLING:
-        sources.record(
-            s,
-            who,
-            t.source_type,
-            t.source_id,
-            ctx.now,
-            "cohandling_cancelled",
-            reason,
-            {"task_id": t.id, "org": t.org.name_zh, "org_en": t.org.name_en},
-        )
+    _tell_source(s, t, who, ctx.now, "cohandling_cancelled", reason)
     told = ([t.owner_id] if t.owner_id else []) + list(t.cohandler_ids)
     return [(told, ev, "任务取消", f"{who.display_name} 取消了任务，原因：{reason[:300]}")]
 
