@@ -250,3 +250,74 @@ def test_parent_completes_once_the_branches_are_done(container: Container, tw: W
             uow, tw.p("hq_officer"), parent.id, TaskAction.COMPLETE, TaskActionRequest(), ctx(container)
         )
     assert done.status == "done"
+
+
+def _act(container: Container, tw: World, who: str, task_id: int, action: TaskAction, **req: str) -> Task:
+    with container.uow() as uow:
+        return services.act(uow, tw.p(who), task_id, action, TaskActionRequest(**req), ctx(container))  # type: ignore[arg-type]
+
+
+def _parent(container: Container, entry: RectificationNotice) -> Task:
+    with reading(container) as s:
+        parent = ledger.parent_task(s, s.get(RectificationNotice, entry.id))  # type: ignore[arg-type]
+        assert parent is not None
+        return parent
+
+
+def _events(container: Container, task_id: int) -> list[str]:
+    from xiaobao.tasks.tables import TaskEvent
+
+    with reading(container) as s:
+        return list(
+            s.scalars(select(TaskEvent.kind).where(TaskEvent.task_id == task_id).order_by(TaskEvent.id))
+        )
+
+
+def test_parent_completes_by_itself_when_every_branch_is_signed_off(
+    container: Container, tw: World, client: TestClient
+) -> None:
+    entry = notice(container, tw, branches=("FJ", "QZ"))
+    branch = kids(container, tw, entry)
+    complete(container, tw, branch["FJ"].id, "fj_officer", files=[("福建整改报告.pdf", PDF)])
+    complete(container, tw, branch["QZ"].id, "qz_officer", files=[("泉州整改报告.pdf", PDF)])
+    _act(container, tw, "hq_officer", branch["FJ"].id, TaskAction.SIGN_OFF)
+    assert _parent(container, entry).status == "open"  # one branch still to be signed off
+    login(client, "hq_officer")
+    page = client.get(f"/ledger/{entry.id}")
+    assert "整改已全部完成" not in page.text and "全部分支任务验收后，总任务自动办结" in page.text
+    _act(container, tw, "hq_officer", branch["QZ"].id, TaskAction.SIGN_OFF, note="材料齐全")
+    parent = _parent(container, entry)
+    assert parent.status == "done" and parent.completed_at == container.clock.now()
+    assert _events(container, parent.id)[-1] == "children_done"
+    with reading(container) as s:
+        assert s.scalar(select(AuditLog).where(AuditLog.action == "task.auto_complete")) is not None
+    page = client.get(f"/ledger/{entry.id}")
+    assert "整改已全部完成" in page.text
+    assert "已全部完成" in client.get("/ledger").text
+    assert "全部分支任务已完成" in client.get(f"/tasks/{parent.id}").text
+
+
+def test_parent_reopens_when_a_branch_is_returned(container: Container, tw: World) -> None:
+    entry = notice(container, tw, branches=("QZ",))
+    qz = kids(container, tw, entry)["QZ"]
+    parent = _parent(container, entry)
+    complete(container, tw, qz.id, "qz_officer", files=[("泉州整改报告.pdf", PDF)])
+    _act(container, tw, "hq_officer", parent.id, TaskAction.COMPLETE)  # completed before the sign-off
+    assert _parent(container, entry).status == "done"
+    _act(container, tw, "hq_officer", qz.id, TaskAction.RETURN, reason="培训记录缺少签到表，请补充")
+    parent = _parent(container, entry)
+    assert (parent.status, parent.completed_at) == ("in_progress", None)
+    assert _events(container, parent.id)[-1] == "children_reopened"
+    with reading(container) as s:
+        assert s.scalar(select(AuditLog).where(AuditLog.action == "task.auto_reopen")) is not None
+
+
+def test_cancelled_branches_do_not_hold_the_parent_open(container: Container, tw: World) -> None:
+    entry = notice(container, tw, branches=("FJ", "QZ"))
+    branch = kids(container, tw, entry)
+    complete(container, tw, branch["FJ"].id, "fj_officer", files=[("福建整改报告.pdf", PDF)])
+    _act(container, tw, "hq_officer", branch["FJ"].id, TaskAction.SIGN_OFF)
+    _act(container, tw, "hq_officer", branch["QZ"].id, TaskAction.CANCEL, reason="泉州无此业务，不适用")
+    assert _parent(container, entry).status == "done"
+    _act(container, tw, "hq_officer", branch["QZ"].id, TaskAction.REOPEN)
+    assert _parent(container, entry).status == "in_progress"

@@ -406,3 +406,35 @@ def supervision_create(
             status_code=422,
         )
     return RedirectResponse(f"/inbox/supervision/{notice.id}?" + urlencode({"sent": 1}), status_code=303)
+
+
+# ---------------------------------------------------------------- the complaint page's 督办 panel
+
+
+def register_complaint_panel() -> None:
+    """Called by `create_app`: the complaint page shows its 督办 notices (a web-only hook, like the
+    co-handling panel of the tasks module)."""
+    from xiaobao.complaints.pages import register_detail_panel
+
+    register_detail_panel("notifications.supervision", complaint_panel)
+
+
+def complaint_panel(session: Any, who: Principal, c: Any, state: Any, container: Any, lang: str) -> Any:
+    """The 督办 section of the complaint page: every notice about the complaint (status, recipient,
+    deadline, reply) and, for officers (Perm.SUPERVISE), the button to send one. The complaint page has
+    already checked access to the complaint."""
+    from xiaobao.complaints.pages import DetailPanel
+
+    notices = supervision.for_entity(session, who, "complaint", c.id)
+    can_send = who.can(Perm.SUPERVISE)
+    if not notices and not can_send:
+        return None
+    return DetailPanel(
+        "notifications/_complaint_panel.html",
+        {
+            "notices": notices,
+            "can_send": can_send,
+            "new_link": "/supervision/new?" + urlencode({"entity_type": "complaint", "entity_id": c.id}),
+            "now": container.clock.now(),
+        },
+    )

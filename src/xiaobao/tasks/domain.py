@@ -237,6 +237,33 @@ def _guards(action: TaskAction, snap: TaskSnapshot, who: Principal) -> None:
         raise InvalidTransition("请先完成或取消全部子任务", "Finish or cancel every sub-task first")
 
 
+COHANDLER_EDITORS = frozenset({Rel.OWNER, Rel.REQUESTER, Rel.MANAGER})
+"""Who may add or remove co-handlers on an existing task: its owner, the requesting side, and managers
+of the owning org (the same people who may assign it, plus the owner, who knows whose help is needed)."""
+
+
+def check_cohandler_change(snap: TaskSnapshot, rels: Iterable[Rel], who: Principal) -> None:
+    """Raise Forbidden / InvalidTransition unless `who` may change the task's co-handlers now."""
+    if not who.can(Perm.TASK_VIEW) or not (effective(rels, snap) & COHANDLER_EDITORS):
+        raise Forbidden(
+            "只有任务的承办人、发起人或管理人可以调整协办人",
+            "Only the task's owner, requester or manager may change its co-handlers",
+        )
+    if snap.status not in ACTIVE_STATUSES:
+        raise InvalidTransition(
+            f"任务当前状态「{status_label(snap.status)}」不能调整协办人",
+            f"Cannot change the co-handlers of a task that is {status_label(snap.status, 'en')}",
+        )
+
+
+def may_change_cohandlers(snap: TaskSnapshot, rels: Iterable[Rel], who: Principal) -> bool:
+    try:
+        check_cohandler_change(snap, rels, who)
+    except (Forbidden, InvalidTransition):
+        return False
+    return True
+
+
 def allowed_actions(snap: TaskSnapshot, rels: Iterable[Rel], who: Principal) -> list[TaskAction]:
     out = []
     for action in TRANSITIONS:

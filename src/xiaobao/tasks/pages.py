@@ -48,6 +48,7 @@ from xiaobao.tasks.domain import (
     deadline,
     effective,
     is_overdue,
+    may_change_cohandlers,
     month_grid,
     shift_month,
 )
@@ -85,6 +86,9 @@ EVENT_LABELS: dict[str, Label] = {
     "checklist_undone": ("取消完成清单事项", "Checklist item reopened"),
     "attachment": ("上传附件", "Attachment added"),
     "child_added": ("拆分子任务", "Sub-task added"),
+    "children_done": ("全部分支任务已完成", "All branch tasks done"),
+    "children_reopened": ("分支任务退回，重新打开", "Reopened: a branch task was returned"),
+    "cohandlers_changed": ("调整协办人", "Co-handlers changed"),
 }
 DONE_MESSAGES: dict[str, Label] = {
     "created": ("任务已创建", "Task created"),
@@ -92,6 +96,7 @@ DONE_MESSAGES: dict[str, Label] = {
     "comment": ("已添加评论", "Comment added"),
     "attachment": ("附件已上传", "Attachment uploaded"),
     "child": ("子任务已创建", "Sub-task created"),
+    "cohandlers": ("已调整协办人", "Co-handlers changed"),
 }
 REASON_PROMPTS: dict[TaskAction, Label] = {
     TaskAction.RETURN: (
@@ -356,6 +361,7 @@ def _detail(
     )
     atts = services.attachments(s, t)
     entry = s.get(ledger.RectificationNotice, t.ledger_id) if t.ledger_id else None
+    can_edit_cohandlers = may_change_cohandlers(snap, rels, who)
     ctx = _base(
         container,
         lang,
@@ -389,6 +395,8 @@ def _detail(
         max_upload_mb=container.settings.attachment_max_bytes / (1024 * 1024),
         accept_types=",".join("." + e for e in ALLOWED_EXTENSIONS),
         entry=entry,
+        can_edit_cohandlers=can_edit_cohandlers,
+        cohandler_choices=services.cohandler_choices(s, who, t) if can_edit_cohandlers else [],
     )
     return render(request, "tasks/detail.html", ctx, status_code=status_code)
 
@@ -494,6 +502,39 @@ async def action_submit(
         return RedirectResponse(f"/tasks/{task_id}?done={act.value}", status_code=303)
 
     return await run_in_threadpool(run)
+
+
+def _ids(values: list[str]) -> list[int]:
+    return [int(v) for v in values if v.strip().isdigit()]
+
+
+@router.post("/tasks/{task_id:int}/cohandlers")
+def cohandlers_change(
+    request: Request,
+    task_id: int,
+    uow: UowDep,
+    who: CurrentUser,
+    container: ContainerDep,
+    lang: LangDep,
+    add: Annotated[list[str] | None, Form()] = None,
+    remove: Annotated[list[str] | None, Form()] = None,
+    version: Annotated[str, Form()] = "",
+) -> Any:
+    """Add co-handlers (a multiple select) or remove one (a button per co-handler) on an existing task."""
+    values = {"add": add or [], "remove": remove or []}
+    try:
+        services.change_cohandlers(
+            uow,
+            who,
+            task_id,
+            now_of(container),
+            add=_ids(add or []),
+            remove=_ids(remove or []),
+            version=int(version) if version.strip().isdigit() else None,
+        )
+    except XiaobaoError as e:
+        return _refused(request, uow, who, container, lang, task_id, e, "cohandlers", values)
+    return RedirectResponse(f"/tasks/{task_id}?done=cohandlers#cohandlers", status_code=303)
 
 
 @router.post("/tasks/{task_id:int}/checklist")
@@ -938,7 +979,7 @@ def ledger_list(
     rows = []
     for e in ledger.entries(s, who):
         tasks = ledger.branch_tasks(s, who, e)
-        rows.append((e, ledger.summary(tasks, now)))
+        rows.append((e, ledger.summary(tasks, now), ledger.parent_task(s, e)))
     return render(
         request,
         "tasks/ledger_list.html",

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from xiaobao.auth.principal import Principal
@@ -44,6 +45,7 @@ from xiaobao.tasks.domain import (
     TaskSnapshot,
     TaskStatus,
     check,
+    check_cohandler_change,
     due_from_date,
     effective,
     on_time_by_org,
@@ -772,11 +774,71 @@ def act(
     )
     for users, ev, headline, text in notices:
         tell(s, users, t, ev, headline, text, now, exclude=who.user_id)
+    if t.ledger_id is not None and t.parent_id is not None:
+        _roll_up_ledger_parent(s, who, t.parent_id, now)
     uow.commit()
     return t
 
 
 Notice = tuple[list[int], TaskEvent, str, str]
+
+
+def _roll_up_ledger_parent(s: Session, who: Principal, parent_id: int, now: datetime) -> None:
+    """A rectification ledger entry's parent task follows its branch tasks: it completes by itself once
+    every branch task (cancelled ones aside) is signed off, and reopens when a branch task is active again
+    (returned for rework, reopened). Locked on PostgreSQL, so two concurrent sign-offs of the last two
+    branches cannot both miss the completion."""
+    stmt = select(Task).where(Task.id == parent_id).execution_options(populate_existing=True)
+    if s.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=Task)
+    parent = s.scalar(stmt)
+    if parent is None or parent.ledger_id is None:
+        return
+    kids = [
+        (st, signed)
+        for st, signed in s.execute(
+            select(Task.status, Task.signed_off_at).where(Task.parent_id == parent.id)
+        )
+        if st != TaskStatus.CANCELLED.value
+    ]
+    all_signed = bool(kids) and all(signed is not None for _, signed in kids)
+    any_active = any(st in {a.value for a in ACTIVE_STATUSES} for st, _ in kids)
+    before = _audit_view(parent)
+    if parent.status in {a.value for a in ACTIVE_STATUSES} and all_signed:
+        parent.status = TaskStatus.DONE.value
+        parent.completed_at = now
+        parent.completed_by_id = None  # the system, on the last sign-off
+        kind, action = "children_done", "task.auto_complete"
+        headline, text = "整改全部完成", f"全部 {len(kids)} 个分支整改任务均已验收，总任务已自动办结。"
+    elif parent.status == TaskStatus.DONE.value and any_active:
+        parent.status = TaskStatus.IN_PROGRESS.value
+        parent.completed_at = None
+        parent.completed_by_id = None
+        parent.signed_off_at = None
+        parent.signed_off_by_id = None
+        kind, action = "children_reopened", "task.auto_reopen"
+        headline, text = "整改任务重新打开", "有分支整改任务被退回重办，总任务已重新打开。"
+    else:
+        return
+    parent.updated_at = now
+    s.flush()
+    ev = add_event(s, parent, who, now, kind, None, {"branches": len(kids)})
+    b, a = audit.diff(before, _audit_view(parent))
+    audit.record(
+        s,
+        at=now,
+        actor_id=who.user_id,
+        actor_label=who.label,
+        action=action,
+        entity_type="task",
+        entity_id=parent.id,
+        before=b,
+        after=a,
+        ip=who.ip,
+    )
+    tell(
+        s, [parent.owner_id] if parent.owner_id else [], parent, ev, headline, text, now, exclude=who.user_id
+    )
 
 
 def _start(
@@ -965,6 +1027,113 @@ _APPLY = {
     TaskAction.SIGN_OFF: _sign_off,
 }
 assert set(_APPLY) == set(TaskAction)
+
+
+# ---------------------------------------------------------------- co-handlers after creation
+
+
+def cohandler_choices(s: Session, who: Principal, t: Task) -> list[User]:
+    """People who may be added as co-handlers: staff of the owning org and of the caller's own org, not
+    yet on the task and not its owner."""
+    taken = set(t.cohandler_ids) | ({t.owner_id} if t.owner_id else set())
+    out: dict[int, User] = {u.id: u for u in workers_in(s, t.org) if u.id not in taken}
+    mine = s.get(Org, who.org_id) if who.org_id is not None else None
+    if mine is not None and mine.id != t.org_id:
+        for u in workers_in(s, mine):
+            if u.id not in taken and who.sees_path(u.org.path):
+                out.setdefault(u.id, u)
+    return sorted(out.values(), key=lambda u: (u.org.path, u.display_name))
+
+
+def change_cohandlers(
+    uow: UnitOfWork,
+    who: Principal,
+    task_id: int,
+    now: datetime,
+    *,
+    add: Sequence[int] = (),
+    remove: Sequence[int] = (),
+    version: int | None = None,
+) -> Task:
+    """Add or remove co-handlers on an existing task (owner, requester side, managers of the owning org;
+    active tasks only). Recorded as a task event, audited; the people added or removed are told."""
+    s = uow.session
+    t, rels = access_task_rels(s, who, task_id, for_update=True)
+    _check_version(t, version)
+    check_cohandler_change(snapshot_light(t), rels, who)
+    current = set(t.cohandler_ids)
+    add_ids = [i for i in dict.fromkeys(add) if i not in current]
+    remove_ids = list(dict.fromkeys(remove))
+    if not add_ids and not remove_ids:
+        raise _problem("cohandler_ids", "请选择要添加或移除的协办人", "choose co-handlers to add or remove")
+    if set(add_ids) & set(remove_ids):
+        raise _problem(
+            "cohandler_ids", "同一人不能同时添加和移除", "a person cannot be added and removed at once"
+        )
+    if any(i not in current for i in remove_ids):
+        raise _problem(
+            "cohandler_ids", "所选人员不是该任务的协办人", "that person is not a co-handler of this task"
+        )
+    if t.owner_id is not None and t.owner_id in add_ids:
+        raise _problem("cohandler_ids", "承办人无需再作为协办人", "the owner cannot also be a co-handler")
+    added = _check_cohandlers(s, who, add_ids, t.org)
+    before = sorted(current)
+    removed_users = [r.user for r in t.cohandler_rows if r.user_id in remove_ids]
+    t.cohandler_rows = [r for r in t.cohandler_rows if r.user_id not in remove_ids] + [
+        TaskCohandler(user_id=u.id) for u in added
+    ]
+    t.updated_at = now
+    flag_modified(t, "updated_at")  # an UPDATE even at the same instant: the version moves on
+    try:
+        s.flush()
+    except StaleDataError as e:
+        raise Conflict(
+            "该任务已被他人同时修改，请刷新后重试",
+            "This task was changed at the same time by someone else; reload and retry",
+        ) from e
+    ev = add_event(
+        s,
+        t,
+        who,
+        now,
+        "cohandlers_changed",
+        None,
+        {"added": [u.display_name for u in added], "removed": [u.display_name for u in removed_users]},
+    )
+    audit.record(
+        s,
+        at=now,
+        actor_id=who.user_id,
+        actor_label=who.label,
+        action="task.cohandlers",
+        entity_type="task",
+        entity_id=t.id,
+        before={"cohandlers": before},
+        after={"cohandlers": sorted(t.cohandler_ids)},
+        ip=who.ip,
+    )
+    tell(
+        s,
+        [u.id for u in added],
+        t,
+        ev,
+        "任务协办",
+        f"{who.display_name} 邀请您协办任务「{t.title}」。",
+        now,
+        exclude=who.user_id,
+    )
+    tell(
+        s,
+        [u.id for u in removed_users],
+        t,
+        ev,
+        "协办调整",
+        f"{who.display_name} 已将您从任务「{t.title}」的协办人中移除，无需继续协办。",
+        now,
+        exclude=who.user_id,
+    )
+    uow.commit()
+    return t
 
 
 # ---------------------------------------------------------------- checklist, comments, attachments

@@ -132,6 +132,7 @@ def create_app(container: Container) -> FastAPI:
     from xiaobao.tasks import pages as tasks_pages
 
     tasks_pages.register_complaint_panel()
+    notifications_pages.register_complaint_panel()
     app.include_router(tasks_api.router)
     app.include_router(tasks_pages.router)
     return app
