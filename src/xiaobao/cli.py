@@ -1,4 +1,4 @@
-"""Command line: `xiaobao serve | worker | jobs | db | demo | user | token | complaints ...`."""
+"""Command line: `xiaobao serve | worker | jobs | db | demo | user | token | complaints | review ...`."""
 
 from __future__ import annotations
 
@@ -19,10 +19,12 @@ db_app = typer.Typer(help="Database schema")
 user_app = typer.Typer(help="Users and API tokens")
 complaints_app = typer.Typer(help="Complaint import and export")
 jobs_app = typer.Typer(help="Background jobs (reminders, escalation, e-mail and SMS delivery)")
+review_app = typer.Typer(help="Consumer-protection review 消保审查: check material against the rule library")
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(complaints_app, name="complaints")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(review_app, name="review")
 console = Console()
 
 
@@ -434,6 +436,120 @@ def ledger_export(
             raise typer.BadParameter(e.zh + " / " + e.en) from e
     out.write_bytes(data)
     console.print(f"wrote {out}")
+
+
+radar_app = typer.Typer(help="Risk radar 风险雷达: typhoon wind, expected loss and pre-disaster visit plan")
+app.add_typer(radar_app, name="radar")
+
+
+@radar_app.command("run")
+def radar_run(
+    track: Annotated[Path, typer.Option(help="track file", exists=True, dir_okay=False)],
+    sites: Annotated[Path, typer.Option(help="sites .csv/.xlsx", exists=True, dir_okay=False)],
+    out: Annotated[Path, typer.Option(help="ranked list to write (.xlsx or .csv)")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="auto | ibtracs | cma | forecast | advisories")
+    ] = "auto",
+    sid: Annotated[str | None, typer.Option(help="storm id or name in a multi-storm file")] = None,
+    model: Annotated[str, typer.Option(help="H08 or H80")] = "H08",
+    inspectors: Annotated[int, typer.Option(help="inspectors per branch")] = 2,
+    visits_per_day: Annotated[int, typer.Option(help="visits per inspector and day")] = 4,
+    margin_hours: Annotated[float, typer.Option(help="finish visits this long before the gale")] = 2.0,
+    now: Annotated[
+        str | None, typer.Option(help="reference time, ISO with offset (default: the track's first time)")
+    ] = None,
+) -> None:
+    """Rank sites by expected loss and plan visits before the gale arrives (no database needed)."""
+    from datetime import datetime, timedelta
+
+    from xiaobao.radar import run as radar
+    from xiaobao.radar.plan import PlanSettings
+    from xiaobao.radar.sites import SitesFileError, read_sites
+    from xiaobao.radar.tracks import TrackFormatError
+
+    if fmt not in ("auto", "ibtracs", "cma", "forecast", "advisories"):
+        raise typer.BadParameter(f"unknown format {fmt!r}", param_hint="--format")
+    if model not in ("H08", "H80"):
+        raise typer.BadParameter("H08 or H80", param_hint="--model")
+    if out.suffix.lower() not in (".xlsx", ".csv"):
+        raise typer.BadParameter("must end in .xlsx or .csv", param_hint="--out")
+    reference = None
+    if now is not None:
+        try:
+            reference = datetime.fromisoformat(now)
+        except ValueError as e:
+            raise typer.BadParameter(str(e), param_hint="--now") from e
+        if reference.tzinfo is None:
+            raise typer.BadParameter("give a UTC offset, e.g. 2023-07-27T08:00+08:00", param_hint="--now")
+    try:
+        hourly = radar.load_track(track, fmt, sid)  # type: ignore[arg-type]
+        imported = read_sites(sites)
+    except (TrackFormatError, SitesFileError, ValueError) as e:
+        console.print(f"[red]{e}[/red]")
+        raise typer.Exit(2) from None
+    for err in imported.errors[:20]:
+        console.print(f"[yellow]{err}[/yellow]")
+    if len(imported.errors) > 20:
+        console.print(f"[yellow]... {len(imported.errors) - 20} more row errors[/yellow]")
+    settings = PlanSettings(
+        inspectors=inspectors, visits_per_day=visits_per_day, safety_margin=timedelta(hours=margin_hours)
+    )
+    with Progress(console=console) as progress:
+        bar = progress.add_task("wind field 风场", total=max(1, len(imported.sites)))
+        result = radar.run(
+            hourly,
+            imported.sites,
+            model=model,  # type: ignore[arg-type]
+            reference=reference,
+            settings=settings,
+            progress=lambda done: progress.update(bar, completed=done),
+        )
+    rows = radar.table_rows(result)
+    radar.write_table(out, rows)
+    planned = sum(1 for a in result.assignments if a.status == "planned")
+    unreachable = sum(1 for a in result.assignments if a.status == "unreachable")
+    total = float(result.loss.expected_loss.sum())
+    console.print(
+        f"wrote {out}: {len(imported.sites)} sites ({len(imported.errors)} row errors), "
+        f"expected loss {total:,.0f} yuan, {planned} visits planned, {unreachable} unreachable"
+    )
+
+
+@review_app.command("check")
+def review_check(
+    path: Annotated[Path, typer.Argument(help="the material: .txt, .docx or .pdf with a text layer")],
+    material_type: Annotated[
+        str, typer.Option("--type", help="marketing | terms | script | notice")
+    ] = "marketing",
+    product_line: Annotated[
+        str | None, typer.Option("--product-line", help="e.g. life, health, accident, annuity, property")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="json or text")] = "json",
+) -> None:
+    """Check one document; exit 0 with or without findings, non-zero only when it cannot be read."""
+    from xiaobao.review.engine import check
+    from xiaobao.review.extract import ExtractionError, extract_file
+    from xiaobao.review.rules import MATERIAL_TYPES
+
+    if material_type not in MATERIAL_TYPES:
+        raise typer.BadParameter(f"must be one of {', '.join(MATERIAL_TYPES)}", param_hint="--type")
+    if fmt not in ("json", "text"):
+        raise typer.BadParameter("must be json or text", param_hint="--format")
+    try:
+        extracted = extract_file(path)
+    except ExtractionError as e:
+        typer.echo(f"{e.zh}\n{e.en}", err=True)
+        raise typer.Exit(2) from e
+    findings = check(extracted.text, material_type, product_line)
+    if fmt == "json":
+        typer.echo(json.dumps({"findings": [f.to_dict() for f in findings]}, ensure_ascii=False, indent=2))
+        return
+    for f in findings:
+        where = f"{f.start}-{f.end}" if f.end > f.start else "(whole document)"
+        typer.echo(
+            f"[{f.severity}] {f.rule_id} {f.category} {where} {f.text}\n  依据: {f.basis}\n  建议: {f.suggestion}"
+        )
+    typer.echo(f"{len(findings)} findings")
 
 
 def main() -> None:
