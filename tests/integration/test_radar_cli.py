@@ -9,19 +9,14 @@ import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
+from tests.shared_data import DOKSURI_ADVISORIES, shared_file
 from xiaobao.cli import app
 from xiaobao.radar import demo
-
-ADVISORIES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "doksuri_2023_advisories.csv"
 
 
 @pytest.fixture
 def advisories() -> Path:
-    if not ADVISORIES.exists():
-        pytest.fail(
-            f"missing {ADVISORIES}: the shared data folder must sit next to the repository (../shared)"
-        )
-    return ADVISORIES
+    return shared_file(DOKSURI_ADVISORIES)
 
 
 def test_radar_run_csv_without_database(

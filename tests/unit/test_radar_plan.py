@@ -10,22 +10,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.shared_data import DOKSURI_ADVISORIES, shared_file
 from xiaobao.radar import demo, loss, tracks
 from xiaobao.radar.plan import Candidate, PlanSettings, is_feasible, make_slots, plan_visits
 from xiaobao.radar.run import run
 from xiaobao.radar.sites import Site, read_sites
 from xiaobao.radar.vulnerability import expected_loss, mdr_for_classes
 
-ADVISORIES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "doksuri_2023_advisories.csv"
 T0 = datetime(2023, 7, 27, 0, 0, tzinfo=UTC)  # 08:00 Asia/Shanghai
 
 
 def _doksuri() -> tracks.Track:
-    if not ADVISORIES.exists():
-        pytest.fail(
-            f"missing {ADVISORIES}: the shared data folder must sit next to the repository (../shared)"
-        )
-    return tracks.interpolate_hourly(tracks.read_advisories_csv(ADVISORIES))
+    return tracks.interpolate_hourly(tracks.read_advisories_csv(shared_file(DOKSURI_ADVISORIES)))
 
 
 def _site(lat: float, lon: float, **kw: object) -> Site:

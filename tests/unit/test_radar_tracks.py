@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.shared_data import DOKSURI_ADVISORIES, SHARED, shared_file
 from xiaobao.radar.tracks import (
     KNOT_TO_MS,
     NM_TO_KM,
@@ -21,7 +22,7 @@ from xiaobao.radar.tracks import (
     read_ibtracs_csv,
 )
 
-ADVISORIES = Path("/work/shared/data/doksuri_2023_advisories.csv")
+ADVISORIES = SHARED / DOKSURI_ADVISORIES
 
 IBTRACS = """SID,SEASON,NUMBER,BASIN,SUBBASIN,NAME,ISO_TIME,NATURE,LAT,LON,WMO_WIND,WMO_PRES,WMO_AGENCY,USA_WIND,USA_PRES,USA_RMW,CMA_WIND,CMA_PRES
  ,Year, , , , , , ,degrees_north,degrees_east,kts,mb, ,kts,mb,nmile,kts,mb
@@ -212,6 +213,7 @@ def test_estimate_rmw_piecewise_linear_in_pressure() -> None:
 
 
 def test_doksuri_advisories_load() -> None:
+    shared_file(DOKSURI_ADVISORIES)
     t = read_advisories_csv(ADVISORIES)
     assert len(t) == 6 and t.name == "DOKSURI" and t.wind_averaging == "mixed"
     assert t.pressure[3] == pytest.approx(936.5)  # blank pressure interpolated in time (943 -> 930)
