@@ -578,18 +578,17 @@ def track_post_only(request: Request, container: ContainerDep) -> Response:
     return _redirect("/public/track", request, container, _elder(request))
 
 
-@router.post("/track/code")
-def track_code(
-    request: Request, form: Annotated[TrackForm, Form()], uow: UowDep, container: ContainerDep, lang: LangDep
-) -> Response:
-    elder = _elder(request, form.elder)
-    no = _clean_no(form.tracking_no)
-    if not _csrf_ok(request, container, form.csrf_token):
+def _track_precheck(
+    request: Request, container: Container, lang: str, csrf: str, no: str, elder: bool, *, step: str
+) -> Any:
+    """The checks both tracking forms start with: the form token, then the tracking number's shape.
+    Returns the page to show when one fails, else None."""
+    if not _csrf_ok(request, container, csrf):
         return _track_page(
             request,
             container,
             lang,
-            step="number",
+            step=step,
             tracking_no=no[:24],
             error=CSRF_FAILED.message(lang),
             status_code=403,
@@ -608,6 +607,18 @@ def track_code(
             status_code=422,
             elder=elder,
         )
+    return None
+
+
+@router.post("/track/code")
+def track_code(
+    request: Request, form: Annotated[TrackForm, Form()], uow: UowDep, container: ContainerDep, lang: LangDep
+) -> Response:
+    elder = _elder(request, form.elder)
+    no = _clean_no(form.tracking_no)
+    refused = _track_precheck(request, container, lang, form.csrf_token, no, elder, step="number")
+    if refused is not None:
+        return refused
     try:
         services.send_tracking_code(uow, no, container.clock.now(), container.sms, ip=client_ip(request))
     except RateLimited as e:
@@ -643,30 +654,9 @@ def track_verify(
     elder = _elder(request, form.elder)
     no = _clean_no(form.tracking_no)
     code = "".join(form.code.split())
-    if not _csrf_ok(request, container, form.csrf_token):
-        return _track_page(
-            request,
-            container,
-            lang,
-            step="code",
-            tracking_no=no[:24],
-            error=CSRF_FAILED.message(lang),
-            status_code=403,
-            elder=elder,
-        )
-    bad = _check_number(no, lang)
-    if bad:
-        return _track_page(
-            request,
-            container,
-            lang,
-            step="number",
-            tracking_no=no[:24],
-            error=bad,
-            field="tracking_no",
-            status_code=422,
-            elder=elder,
-        )
+    refused = _track_precheck(request, container, lang, form.csrf_token, no, elder, step="code")
+    if refused is not None:
+        return refused
     if len(code) != 6 or not code.isdigit():
         return _track_page(
             request,

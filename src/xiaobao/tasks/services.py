@@ -427,6 +427,22 @@ def tell(
 # ---------------------------------------------------------------- create
 
 
+def _invite_cohandlers(
+    s: Session, user_ids: Iterable[int], t: Task, ev: TaskEvent, who: Principal, now: datetime
+) -> None:
+    """Tell new co-handlers they were asked to help (at creation or when added later)."""
+    tell(
+        s,
+        user_ids,
+        t,
+        ev,
+        "任务协办",
+        f"{who.display_name} 邀请您协办任务「{t.title}」。",
+        now,
+        exclude=who.user_id,
+    )
+
+
 def new_task(
     s: Session,
     who: Principal,
@@ -556,16 +572,7 @@ def create_task(uow: UnitOfWork, who: Principal, data: TaskCreate, now: datetime
         now,
         exclude=who.user_id,
     )
-    tell(
-        s,
-        [u.id for u in cohandlers],
-        t,
-        ev,
-        "任务协办",
-        f"{who.display_name} 邀请您协办任务「{t.title}」。",
-        now,
-        exclude=who.user_id,
-    )
+    _invite_cohandlers(s, [u.id for u in cohandlers], t, ev, who, now)
     uow.commit()
     return t
 
@@ -1112,16 +1119,7 @@ def change_cohandlers(
         after={"cohandlers": sorted(t.cohandler_ids)},
         ip=who.ip,
     )
-    tell(
-        s,
-        [u.id for u in added],
-        t,
-        ev,
-        "任务协办",
-        f"{who.display_name} 邀请您协办任务「{t.title}」。",
-        now,
-        exclude=who.user_id,
-    )
+    _invite_cohandlers(s, [u.id for u in added], t, ev, who, now)
     tell(
         s,
         [u.id for u in removed_users],
