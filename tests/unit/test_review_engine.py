@@ -10,7 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from xiaobao.cli import app
-from xiaobao.review.engine import Checker, check, negated
+from xiaobao.review.context import negated
+from xiaobao.review.engine import Checker, check
 from xiaobao.review.extract import ExtractionError, decode_text, extract_bytes, extract_file
 from xiaobao.review.rules import parse_rule
 

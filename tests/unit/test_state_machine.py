@@ -158,6 +158,10 @@ EXPECTED_BY_ROLE: dict[Role, set[Action]] = {
     Role.BRANCH_MANAGER: set(),
     Role.AUDITOR: set(),
     Role.ADMIN: set(),
+    Role.CLAIMS_OPERATOR: set(),
+    Role.SURVEYOR: set(),
+    Role.COMMANDER: set(),
+    Role.RISK_ENGINEER: set(),
 }
 
 

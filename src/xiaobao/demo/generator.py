@@ -43,6 +43,10 @@ ROLES: tuple[str, ...] = (
     "branch_manager",
     "auditor",
     "admin",
+    "claims_operator",
+    "surveyor",
+    "commander",
+    "risk_engineer",
 )
 ORG_KINDS: tuple[str, ...] = ("hq", "branch", "subbranch", "department")
 OUTCOME_HINTS: tuple[str, ...] = ("open", "decided", "closed", "withdrawn")
@@ -226,6 +230,24 @@ _USERS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("bj_manager", "孙立军", "BJ", ("branch_manager",)),
     ("cy_handler1", "马晓宇", "BJ-CY", ("handler",)),
     ("hd_handler1", "韩冰", "BJ-HD", ("handler",)),
+    # claims factory, catastrophe command and risk reduction (appended: earlier users keep their numbers)
+    ("hq_commander", "钟永强", "HQ", ("commander",)),
+    ("fj_commander", "陈国梁", "FJ", ("commander",)),
+    ("fj_claims_op1", "林燕华", "FJ", ("claims_operator",)),
+    ("fj_claims_op2", "黄秋萍", "FJ", ("claims_operator",)),
+    ("qz_surveyor1", "王志坚", "FJ-QZ", ("surveyor",)),
+    ("qz_surveyor2", "李建成", "FJ-QZ", ("surveyor",)),
+    ("fz_surveyor1", "张立群", "FJ-FZ", ("surveyor",)),
+    ("fs_claims_op1", "何丽珊", "GD-FS", ("claims_operator",)),
+    ("fs_claims_op2", "梁志勇", "GD-FS", ("claims_operator",)),
+    ("hq_risk", "孔令辉", "HQ", ("risk_engineer",)),
+    ("fj_risk", "徐振华", "FJ", ("risk_engineer",)),
+    ("qz_risk", "潘晓东", "FJ-QZ", ("risk_engineer",)),
+    ("hq_claims_op", "赵春华", "HQ", ("claims_operator",)),
+    ("hq_surveyor", "刘振东", "HQ", ("surveyor",)),
+    ("fj_surveyor", "陈文龙", "FJ", ("surveyor",)),
+    ("qz_commander", "吴国庆", "FJ-QZ", ("commander",)),
+    ("qz_claims_op", "郑美华", "FJ-QZ", ("claims_operator",)),
 )
 
 _MOBILE_PREFIXES = (

@@ -19,12 +19,10 @@ from pathlib import Path
 
 import ahocorasick
 
+from xiaobao.review.context import CLAUSE_END, negated
 from xiaobao.review.rules import MATERIAL_TYPES, Rule, load_rules
 
 USER_DICT = Path(__file__).parent / "data" / "insurance_dict.txt"
-NEGATION = re.compile(r"不(?![断菲少错久])|非(?!常)|没有|未(?!来)|无法|勿|严禁|禁止|谨防|警惕|杜绝")
-CLAUSE_END = re.compile(r"[，。；！？,.;!?\n：:、“”\"]")
-NEGATION_WINDOW = 4
 
 
 @dataclass(frozen=True)
@@ -62,14 +60,6 @@ def word_boundaries(text: str) -> set[int]:
         bounds.add(start)
         bounds.add(end)
     return bounds
-
-
-def negated(text: str, start: int) -> bool:
-    """A negation cue in the same clause within a few characters before the hit."""
-    lo = max(0, start - NEGATION_WINDOW)
-    window = text[lo:start]
-    cut = max((m.end() for m in CLAUSE_END.finditer(window)), default=0)
-    return NEGATION.search(window[cut:]) is not None
 
 
 class Checker:
