@@ -552,6 +552,12 @@ def review_check(
     typer.echo(f"{len(findings)} findings")
 
 
+claims_app = typer.Typer(
+    help="Claims factory 线上理赔工厂 and catastrophe command 大灾指挥 (surge simulation, imports)"
+)
+app.add_typer(claims_app, name="claims")
+
+
 def main() -> None:
     """Entry point: configuration errors are reported in one readable line, not a traceback."""
     from pydantic import ValidationError
