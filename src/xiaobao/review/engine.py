@@ -1,21 +1,63 @@
 """The checking engine: check(text, material_type, product_line) -> findings, pure and deterministic.
 
-Literal terms of every rule go into one Aho-Corasick automaton and are found in a single pass; regular
-expressions and co-occurrence run per rule; required elements (missing_disclosure) fire when a material
-type's text never contains them. A hit is dropped when one of the rule's exceptions covers it, when a
-negation cue (不, 非, 没有 ...) precedes it in the same clause, or, for rules marked `word`, when it does not
-sit on word boundaries of the jieba segmentation (with the insurance user dictionary). Rules restricted to
-product lines (e.g. the cooling-off period for life and health terms) run only when that product line is given.
+What a rule matches (the semantics; `tests/unit/test_review_engine.py` holds a naive reference
+implementation of exactly this and checks the engine against it):
+
+* terms: every occurrence of every literal term (overlapping ones included);
+* regex: the matches of `pattern.finditer(text)` (non-overlapping, leftmost first), empty ones ignored;
+* near: an occurrence of an `a` term and an occurrence of a `b` term at most `within` characters apart with no
+  clause end (CLAUSE_END) between them; per `a` occurrence the first `b` occurrence (in order of end
+  position, longest first) that qualifies gives the finding, which spans both;
+* require (missing_disclosure): one finding at (0, 0) when no pattern is found anywhere in the text.
+
+A term, near-`a` or regex hit is dropped when the rule is negatable and a negation cue (不, 非, 没有 ...)
+precedes it in the same clause (context.negated), when an exception pattern matches text overlapping it (a
+match starting at any position counts, so overlapping exception matches are all considered), or, for term and
+near-`a` hits of rules marked `word`, when the hit does not start and end on word boundaries of the jieba
+segmentation of the text (with the insurance user dictionary). Rules restricted to material types or product
+lines run only when those are given. Findings are deduplicated: one per rule per overlapping region, the
+earliest and then longest wins.
+
+How it is made fast (the bench, bench/review_speed.py, reviews 10 MB with 1,000 rules):
+
+* One Aho-Corasick automaton holds every literal the rules need: terms, near terms, and for each regex up to
+  two "anchor sets", sets of literals one of which every match must contain at a known range of offsets
+  from the match start (found by walking the parsed pattern: literals, alternations and small character
+  sets of literals, case variants under IGNORECASE). One pass over the text finds them all. Per text, each
+  regex then uses the anchor set whose literals occur least: it cannot match at all if a set never occurs,
+  and otherwise runs only in the windows where a match can start, which reproduces finditer exactly (see
+  `_regex_matches`); when the windows are dense, one whole-text finditer is cheaper and is used instead.
+  Regexes without anchors (those that can match empty, or start with an unbounded part) run over the whole
+  text.
+* Each literal's occurrences are grouped in the pass and its actions applied to all of them at once.
+* Exceptions are evaluated lazily, only for a candidate hit, and only in a window around it whose size comes
+  from the pattern's maximum width and look-ahead reach (unbounded patterns fall back to one whole-text
+  enumeration per rule and text), before negation (context.negated, the most expensive check), which is
+  asked once per start position; a near `a` occurrence is checked only once a `b` occurrence qualifies.
+* jieba splits text into runs of Han/alphanumeric characters and segments each run on its own, so the word
+  boundaries around a hit are those of the run that contains it: only that run is segmented (once per run),
+  never the whole text. This gives exactly the boundaries of whole-text segmentation.
+* Near pairs are found with a binary search over the `b` occurrences (sorted by end) instead of all pairs.
+* Hits are plain tuples that sort into the output order; Finding objects are built only for what survives
+  deduplication.
+
+Rule ids are expected to be unique within one Checker (load_rules enforces it); findings of rules sharing an
+id are deduplicated together.
 """
 
 from __future__ import annotations
 
+import _sre  # type: ignore[import-not-found,unused-ignore]
 import bisect
 import re
+import re._constants as sre_c  # type: ignore[import-not-found,unused-ignore]
+import re._parser as sre_parse  # type: ignore[import-not-found,unused-ignore]
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import ahocorasick
 
@@ -41,7 +83,7 @@ class Finding:
 
 
 @lru_cache(maxsize=1)
-def _tokenizer() -> object:
+def _tokenizer() -> Any:
     import logging
 
     import jieba
@@ -54,129 +96,652 @@ def _tokenizer() -> object:
 
 
 def word_boundaries(text: str) -> set[int]:
+    """Every token boundary of the jieba segmentation of the whole text (with the user dictionary)."""
     tk = _tokenizer()
     bounds = {0, len(text)}
-    for _word, start, end in tk.tokenize(text):  # type: ignore[attr-defined]
+    for _word, start, end in tk.tokenize(text):
         bounds.add(start)
         bounds.add(end)
     return bounds
 
 
+# ---------------------------------------------------------------- regex analysis
+
+_ONE_CHAR = {sre_c.LITERAL, sre_c.NOT_LITERAL, sre_c.IN, sre_c.ANY, sre_c.CATEGORY}
+_REPEATS = {sre_c.MAX_REPEAT, sre_c.MIN_REPEAT, getattr(sre_c, "POSSESSIVE_REPEAT", sre_c.MAX_REPEAT)}
+_GROUPS = {sre_c.SUBPATTERN, getattr(sre_c, "ATOMIC_GROUP", sre_c.SUBPATTERN)}
+
+
+def _add(a: int | None, b: int | None) -> int | None:
+    return None if a is None or b is None else a + b
+
+
+def _max(a: int | None, b: int | None) -> int | None:
+    return None if a is None or b is None else max(a, b)
+
+
+def _plain(node: Any) -> Any:
+    """The parse tree with every SubPattern turned into a plain list of (op, argument) items (SubPattern
+    indexing is slow Python code, and the analysis walks the tree many times)."""
+    if isinstance(node, sre_parse.SubPattern):
+        return [(op, _plain(av)) for op, av in node.data]
+    if isinstance(node, tuple):
+        return tuple(_plain(x) for x in node)
+    if isinstance(node, list):
+        return [_plain(x) for x in node]
+    return node
+
+
+def _items(node: Any) -> list[tuple[Any, Any]]:
+    """The (op, argument) items of a (plain) parsed sub-pattern; a group's body is its last argument."""
+    return node  # type: ignore[no-any-return,unused-ignore]
+
+
+def _extent(items: list[tuple[Any, Any]]) -> tuple[int, int | None, int | None]:
+    """(min width, max width, reach) of a parsed sequence. `reach` bounds how far right of the match start the
+    matcher may look (consumed characters, look-aheads, anchors such as $ and \\b): no match attempt at
+    position p inspects text[p + reach:], so `search(text, pos, endpos)` is exact for attempts at p as long
+    as p + reach <= endpos. None means unbounded (or not analysed: back-references, conditionals)."""
+    lo = 0  # min width so far
+    h: int | None = 0  # max width so far
+    r: int | None = 0  # reach so far
+    for op, av in items:
+        if op in _ONE_CHAR:
+            r = _max(r, _add(h, 1))
+            lo, h = lo + 1, _add(h, 1)
+        elif op in _GROUPS:
+            body = av[-1] if op == sre_c.SUBPATTERN else av
+            a, b, rr = _extent(_items(body))
+            r = _max(r, _add(h, rr))
+            lo, h = lo + a, _add(h, b)
+        elif op == sre_c.BRANCH:
+            alts = [_extent(_items(alt)) for alt in av[1]]
+            r = _max(r, _add(h, _fold_max(x[2] for x in alts)))
+            lo, h = lo + min(x[0] for x in alts), _add(h, _fold_max(x[1] for x in alts))
+        elif op in _REPEATS:
+            mn, mx, body = av
+            a, b, rr = _extent(_items(body))
+            if mx == sre_c.MAXREPEAT:
+                if b == 0 and rr == 0:  # repeating a zero-width, non-inspecting thing
+                    continue
+                return lo + a * mn, None, None
+            if mx == 0:
+                continue
+            # the last iteration starts at most (mx - 1) * b after the repeat's start
+            r = _max(r, _add(_add(h, None if b is None else (mx - 1) * b), rr))
+            lo, h = lo + a * mn, _add(h, None if b is None else mx * b)
+        elif op in (sre_c.ASSERT, sre_c.ASSERT_NOT):
+            direction, body = av
+            if direction == 1:  # look-ahead inspects text to the right
+                r = _max(r, _add(h, _extent(_items(body))[2]))
+            # a look-behind only looks left of the position, which search(pos=...) does not cut
+        elif op == sre_c.AT:
+            # $, \b, \Z ... look at the character at the position, and $ also asks whether the one
+            # after it is the end ("a newline at the very end")
+            r = _max(r, _add(h, 2))
+        else:  # back-references, conditionals, anything unusual: give up on bounds
+            return lo, None, None
+    return lo, h, r
+
+
+def _fold_max(values: Iterable[int | None]) -> int | None:
+    out: int | None = 0
+    for v in values:
+        out = _max(out, v)
+    return out
+
+
+_MAX_ALTERNATIVES = 32  # literal strings one item may stand for (more would flood the automaton)
+_I = sre_c.SRE_FLAG_IGNORECASE
+
+
+# Non-ASCII characters that case-insensitive matching equates with an ASCII letter (dotted and dotless i, the
+# Kelvin sign, long s); a unit test asks the regex engine for every code point to confirm the table.
+EXTRA_CASES: dict[str, tuple[str, ...]] = {"i": ("\u0130", "\u0131"), "k": ("\u212a",), "s": ("\u017f",)}
+
+
+def _char_cases(code: int, icase: bool) -> list[str] | None:
+    """The characters a literal matches: itself, or under IGNORECASE every character equated with it (known
+    only for ASCII letters and characters without case, such as Chinese)."""
+    ch = chr(code)
+    if not icase or not _sre.unicode_iscased(code):  # the regex engine's own test
+        return [ch]
+    if ch.isascii():
+        low = ch.lower()
+        return sorted({low, ch.upper(), *EXTRA_CASES.get(low, ())})
+    return None
+
+
+def _sequence_strings(items: list[tuple[Any, Any]], icase: bool) -> list[str] | None:
+    """The strings a sequence of literal-only items matches (their product), if there are few."""
+    out = [""]
+    for op, av in items:
+        more = _alternatives(op, av, icase)
+        if more is None or len(out) * len(more) > _MAX_ALTERNATIVES:
+            return None
+        out = [x + y for x in out for y in more]
+    return out if items else None
+
+
+def _alternatives(op: Any, av: Any, icase: bool) -> list[str] | None:
+    """The literal strings an item matches, when it is a literal, a small character set of literals, or a
+    group or alternation of those."""
+    if op == sre_c.LITERAL:
+        return _char_cases(av, icase)
+    if op == sre_c.IN:
+        if len(av) > 8 or not all(o == sre_c.LITERAL for o, _ in av):
+            return None
+        chars: set[str] = set()
+        for _o, code in av:
+            cases = _char_cases(code, icase)
+            if cases is None:
+                return None
+            chars.update(cases)
+        return sorted(chars)
+    if op == sre_c.SUBPATTERN:
+        _group, add_flags, del_flags, body = av
+        inner = (icase or bool(add_flags & _I)) and not del_flags & _I
+        return _sequence_strings(_items(body), inner)
+    if op == sre_c.BRANCH:
+        out: list[str] = []
+        for alt in av[1]:
+            strings = _sequence_strings(_items(alt), icase)
+            if strings is None:
+                return None
+            out += strings
+        return out if len(out) <= _MAX_ALTERNATIVES else None
+    return None
+
+
+Anchor = tuple[str, int, int]  # a literal and the range of its offset from the match start
+
+
+def _score(candidate: list[Anchor]) -> tuple[int, int, int]:
+    """Static preference among anchor sets: long literals, narrow offset ranges, few literals."""
+    return (
+        -min(len(s) for s, _, _ in candidate),
+        max(b - a for _, a, b in candidate),
+        len(candidate),
+    )
+
+
+def _anchor_sets(items: list[tuple[Any, Any]], icase: bool, limit: int = 2) -> list[list[Anchor]]:
+    """Sets of literals such that every match of the sequence contains one literal of each set at an offset
+    (from the match start) within that literal's range; the best `limit` by static preference. Which set is
+    used is decided per text, by how often its literals actually occur (see Checker.check)."""
+    found: list[list[Anchor]] = []
+    lo, hi = 0, 0  # offset range of the current item
+    k = 0
+    while k < len(items):
+        op, av = items[k]
+        candidate: list[Anchor] | None = None
+        step = 1
+        if op == sre_c.LITERAL:  # a run of literals is one string
+            j = k
+            while j < len(items) and items[j][0] == sre_c.LITERAL:
+                j += 1
+            step = j - k
+        alts = _alternatives(op, av, icase)
+        if alts is not None:
+            # followed by more literals or literal alternatives: longer (rarer) strings, e.g. 退(保|掉) is
+            # 退保 or 退掉, as long as the combinations stay few
+            j = k + 1
+            while j < len(items):
+                more = _alternatives(items[j][0], items[j][1], icase)
+                if more is None or len(alts) * len(more) > _MAX_ALTERNATIVES:
+                    break
+                alts = [x + y for x in alts for y in more]
+                j += 1
+            candidate = [(s, lo, hi) for s in alts]
+        elif op == sre_c.SUBPATTERN:
+            inner_icase = (icase or bool(av[1] & _I)) and not av[2] & _I
+            inner = _anchor_sets(_items(av[-1]), inner_icase, 1)
+            candidate = [(s, lo + a, hi + b) for s, a, b in inner[0]] if inner else None
+        elif op == sre_c.BRANCH:
+            parts = [_anchor_sets(_items(alt), icase, 1) for alt in av[1]]
+            if all(parts):
+                candidate = [(s, lo + a, hi + b) for p in parts for s, a, b in p[0]]
+        if candidate:
+            found.append(candidate)
+        a, b, _r = _extent(items[k : k + step])
+        if b is None:
+            break  # offsets after an unbounded item are unbounded
+        lo, hi = lo + a, hi + b
+        k += step
+    ranked = sorted(found, key=_score)
+    # Every literal of every set is one more thing the automaton reports: sets with one-character literals
+    # (的, 保, 元 ...) occur everywhere, so they are only used when nothing better exists.
+    good = [c for c in ranked if min(len(s) for s, _, _ in c) >= 2]
+    return good[:limit] if good else ranked[:1]
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    """A compiled pattern with what the engine knows about it."""
+
+    regex: re.Pattern[str]
+    max_width: int | None
+    reach: int | None
+    anchor_sets: tuple[tuple[Anchor, ...], ...] = ()  # none: run finditer over the whole text
+    scan_ns: int = 300  # rough cost of a whole-text scan per character (see _WINDOW_NS)
+
+
+def _analyse(pattern: re.Pattern[str], *, want_anchors: bool) -> _Pattern:
+    return _Pattern(pattern, *_analysis(pattern.pattern, pattern.flags, want_anchors))
+
+
+@lru_cache(maxsize=8192)
+def _analysis(
+    source: str, flags: int, want_anchors: bool
+) -> tuple[int | None, int | None, tuple[tuple[Anchor, ...], ...], int]:
+    """(max width, reach, anchor sets, scan cost) of a pattern; cached by source, so that rebuilding a
+    Checker after a rule edit only analyses the changed patterns."""
+    try:
+        items = _plain(sre_parse.parse(source, flags))
+        min_w, max_w, reach = _extent(items)
+    except Exception:  # an analysis failure only costs speed  # noqa: BLE001
+        return None, None, (), 300
+    anchor_sets: tuple[tuple[Anchor, ...], ...] = ()
+    icase = bool(flags & re.IGNORECASE)
+    if want_anchors and min_w > 0:
+        anchor_sets = tuple(tuple(c) for c in _anchor_sets(items, icase))
+    scan_ns = 300
+    if items and items[0][0] == sre_c.LITERAL and not icase:
+        scan_ns = 3  # a literal prefix: sre searches for it directly
+    elif items and _alternatives(items[0][0], items[0][1], icase) is not None:
+        scan_ns = 30  # a set of possible first characters, checked at each position
+    return max_w, reach, anchor_sets, scan_ns
+
+
+# ---------------------------------------------------------------- the checker
+
+# actions of a literal: a term, a near `a` or `b` term, or an anchor (of one anchor set of a regex)
+_TERM, _NEAR_A, _NEAR_B, _ANCHOR = range(4)
+
+
+# Rough costs for choosing, per regex and text, between windows and one whole-text finditer: a window costs
+# a few microseconds of Python; a whole-text scan costs `scan_ns` per character, depending on how the
+# pattern starts (a literal prefix is searched fast, a set of first characters is checked per position,
+# anything else is tried at every position). Both give the same matches; only the speed differs.
+_WINDOW_NS = 3000
+
+
 class Checker:
+    """Construction analyses the rules' regexes and builds one automaton: 140–210 ms of CPU for 1,000 rules
+    the first time, a few ms to rebuild after a rule edit (the regex analysis is cached by pattern source).
+    A Checker is immutable apart from a small cache of per-material-type tables, so threads can share it."""
+
     def __init__(self, rules: Iterable[Rule]) -> None:
         self.rules = list(rules)
-        self._automaton = ahocorasick.Automaton()
-        index: dict[str, list[int]] = {}
+        # the position of each rule's id among the sorted ids (rules sharing an id share a rank)
+        ids = sorted({r.id for r in self.rules})
+        self._rank = [bisect.bisect_left(ids, r.id) for r in self.rules]
+        # one regex "slot" per rule pattern: (rule index, analysed pattern)
+        self._slots: list[tuple[int, _Pattern]] = []
+        self._exceptions: list[_Pattern | None] = []
+        # anchor sets: the regex slot of each, and whether all its anchors sit at a fixed offset (so that a
+        # window is a single position)
+        self._aset_slot: list[int] = []
+        self._aset_point: list[bool] = []
+        self._slot_asets: list[list[int]] = []  # slot -> its anchor sets
+        actions: dict[str, list[tuple[int, int, int, int]]] = {}  # literal -> (kind, rule, a, b)
+
+        def act(term: str, action: tuple[int, int, int, int]) -> None:
+            lst = actions.setdefault(term, [])
+            if action not in lst:
+                lst.append(action)
+
         for i, rule in enumerate(self.rules):
             for term in rule.terms:
-                index.setdefault(term, []).append(i)
+                act(term, (_TERM, i, 0, 0))
             if rule.near:
-                for term in (*rule.near.a, *rule.near.b):
-                    index.setdefault(term, []).append(i)
-        for term, ids in index.items():
-            self._automaton.add_word(term, (term, tuple(sorted(set(ids)))))
-        self._has_terms = bool(index)
-        if self._has_terms:
+                for term in rule.near.a:
+                    act(term, (_NEAR_A, i, 0, 0))
+                for term in rule.near.b:
+                    act(term, (_NEAR_B, i, 0, 0))
+            for pattern in rule.regex:
+                slot = len(self._slots)
+                analysed = _analyse(pattern, want_anchors=True)
+                self._slots.append((i, analysed))
+                self._slot_asets.append([])
+                for anchors in analysed.anchor_sets:
+                    aset = len(self._aset_slot)
+                    self._slot_asets[slot].append(aset)
+                    self._aset_slot.append(slot)
+                    self._aset_point.append(all(lo == hi for _s, lo, hi in anchors))
+                    for literal, lo, hi in anchors:
+                        act(literal, (_ANCHOR, aset, lo, hi))
+            self._exceptions.append(
+                _analyse(rule.exceptions, want_anchors=False) if rule.exceptions is not None else None
+            )
+        self._keys = list(actions)
+        self._key_len = [len(k) for k in self._keys]
+        self._actions = [tuple(actions[k]) for k in self._keys]
+        self._automaton = ahocorasick.Automaton()
+        for kid, key in enumerate(self._keys):
+            self._automaton.add_word(key, kid)
+        if self._keys:
             self._automaton.make_automaton()
+        self._unanchored = [s for s, (_i, p) in enumerate(self._slots) if not p.anchor_sets]
+        self._tables: dict[tuple[str, str | None], tuple[list[bool], list[Any]]] = {}
+
+    def _table(self, material_type: str, product_line: str | None) -> tuple[list[bool], list[Any]]:
+        """Active rules and, per automaton key, its actions for active rules only (None when none)."""
+        key = (material_type, product_line)
+        cached = self._tables.get(key)
+        if cached is not None:
+            return cached
+        active = [
+            material_type in r.applies_to and (not r.product_lines or product_line in r.product_lines)
+            for r in self.rules
+        ]
+        table: list[Any] = []
+        for acts in self._actions:
+            keep = tuple(
+                a for a in acts if active[self._slots[self._aset_slot[a[1]]][0] if a[0] == _ANCHOR else a[1]]
+            )
+            table.append(keep or None)
+        if len(self._tables) > 64:
+            self._tables.clear()
+        self._tables[key] = (active, table)
+        return active, table
 
     def check(
         self, text: str, material_type: str = "marketing", product_line: str | None = None
     ) -> list[Finding]:
         if material_type not in MATERIAL_TYPES:
             raise ValueError(f"material type {material_type!r} is not one of {', '.join(MATERIAL_TYPES)}")
-        active = [
-            r.applies_to.__contains__(material_type)
-            and (not r.product_lines or product_line in r.product_lines)
-            for r in self.rules
-        ]
-        run = _Run(text)
-        hits: list[Finding] = []
-        near_hits: dict[int, tuple[list[tuple[int, int]], list[tuple[int, int]]]] = {}
-        if self._has_terms and text:
-            for end_idx, (term, ids) in self._automaton.iter(text):
-                start, end = end_idx - len(term) + 1, end_idx + 1
-                for i in ids:
-                    if not active[i]:
-                        continue
-                    rule = self.rules[i]
-                    if term in rule.terms and run.keep(rule, start, end):
-                        hits.append(_finding(rule, text, start, end))
-                    if rule.near:
-                        a, b = near_hits.setdefault(i, ([], []))
-                        if term in rule.near.a and run.keep(rule, start, end):
-                            a.append((start, end))
-                        if term in rule.near.b:
-                            b.append((start, end))
-        for i, (a_spans, b_spans) in near_hits.items():
-            rule = self.rules[i]
-            assert rule.near is not None
-            for s1, e1 in a_spans:
-                for s2, e2 in b_spans:
-                    gap = max(s1, s2) - min(e1, e2)
-                    between = text[min(e1, e2) : max(s1, s2)]
-                    if gap <= rule.near.within and (s1, e1) != (s2, e2) and not CLAUSE_END.search(between):
-                        hits.append(_finding(rule, text, min(s1, s2), max(e1, e2)))
-                        break
-        for i, rule in enumerate(self.rules):
+        active, table = self._table(material_type, product_line)
+        rules, rank = self.rules, self._rank
+        run = _Run(text, self)
+        keep = run.keep
+        # hits as (start, start - end, rank of the rule id, end, rule index): sorting them is the output order
+        hits: list[tuple[int, int, int, int, int]] = []
+        add = hits.append
+        near_a: defaultdict[int, list[tuple[int, int]]] = defaultdict(list)  # (start, end)
+        near_b: defaultdict[int, list[tuple[int, int]]] = defaultdict(list)  # (end, start): sorts like a scan
+        anchor_count: defaultdict[int, int] = defaultdict(int)  # anchor set -> occurrences of its literals
+        anchor_hits: list[tuple[int, list[int], int, int, int]] = []  # (anchor set, ends, length, lo, hi)
+
+        # One pass of the automaton, grouping the end positions by literal; then each literal's actions are
+        # applied to all its occurrences at once.
+        found: defaultdict[int, list[int]] = defaultdict(list)
+        if self._keys and text:
+            for end_idx, kid in self._automaton.iter(text):
+                found[kid].append(end_idx)
+        key_len = self._key_len
+        for kid, ends in found.items():
+            acts = table[kid]
+            if acts is None:
+                continue
+            n = key_len[kid]
+            spans: list[tuple[int, int]] | None = None
+            for kind, i, lo, hi in acts:
+                if kind == _TERM:
+                    r = rank[i]
+                    for e in ends:
+                        if keep(i, e + 1 - n, e + 1, True):
+                            add((e + 1 - n, -n, r, e + 1, i))
+                elif kind == _ANCHOR:  # windows are made below, for the chosen anchor set only
+                    anchor_count[i] += len(ends)
+                    anchor_hits.append((i, ends, n, lo, hi))
+                elif kind == _NEAR_A:  # kept or not is asked only once a `b` is close enough
+                    if spans is None:
+                        spans = [(e + 1 - n, e + 1) for e in ends]
+                    near_a[i].extend(spans)
+                else:
+                    near_b[i].extend([(e + 1, e + 1 - n) for e in ends])
+        for i, a_spans in near_a.items():
+            if i in near_b:
+                b_spans = near_b[i]
+                b_spans.sort()  # the order of a scan: by end, longest first
+                self._near(text, rules[i], rank[i], i, a_spans, b_spans, keep, add)
+        # Regexes: per regex, the anchor set whose literals occur least in this text gives the windows. A
+        # regex with an anchor set that does not occur at all cannot match.
+        chosen: set[int] = set()  # anchor sets
+        for slot in {self._aset_slot[aset] for aset in anchor_count}:
+            counts = [anchor_count.get(aset, 0) for aset in self._slot_asets[slot]]
+            if min(counts) > 0:
+                chosen.add(self._slot_asets[slot][counts.index(min(counts))])
+        windows: defaultdict[int, list[Any]] = defaultdict(list)  # anchor set -> positions or ranges
+        for aset, ends, n, lo, hi in anchor_hits:
+            if aset not in chosen:
+                continue
+            if self._aset_point[aset]:  # a match can start only at start - lo (clamped when used)
+                windows[aset].extend([e + 1 - n - lo for e in ends])
+            else:  # matches can start in [start - hi, start - lo]
+                windows[aset].extend([(e + 1 - n - hi, e + 1 - n - lo) for e in ends])
+        n_text = len(text)
+        for aset, wins in windows.items():
+            slot = self._aset_slot[aset]
+            i, pattern = self._slots[slot]
+            r = rank[i]
+            if len(wins) * _WINDOW_NS > n_text * pattern.scan_ns:  # dense: one scan is cheaper
+                matches: Iterable[tuple[int, int]] = (m.span() for m in pattern.regex.finditer(text))
+            else:
+                matches = _regex_matches(text, pattern, wins, self._aset_point[aset])
+            for s, e in matches:
+                if e > s and keep(i, s, e, False):
+                    add((s, s - e, r, e, i))
+        for slot in self._unanchored:
+            i, pattern = self._slots[slot]
             if not active[i]:
                 continue
-            for pattern in rule.regex:
-                for m in pattern.finditer(text):
-                    if m.end() > m.start() and run.keep(rule, m.start(), m.end(), literal=False):
-                        hits.append(_finding(rule, text, m.start(), m.end()))
-            if rule.require and not any(p.search(text) for p in rule.require):
-                hits.append(_finding(rule, text, 0, 0))
-        return _dedupe(hits)
+            r = rank[i]
+            for m in pattern.regex.finditer(text):
+                s, e = m.span()
+                if e > s and keep(i, s, e, False):
+                    add((s, s - e, r, e, i))
+        for i, rule in enumerate(rules):
+            if rule.require and active[i] and not any(p.search(text) for p in rule.require):
+                add((0, 0, rank[i], 0, i))
+        return self._dedupe(text, hits)
+
+    @staticmethod
+    def _near(
+        text: str,
+        rule: Rule,
+        r: int,
+        i: int,
+        a_spans: list[tuple[int, int]],
+        b_spans: list[tuple[int, int]],
+        keep: Any,
+        add: Any,
+    ) -> None:
+        """For each kept `a` occurrence, the first qualifying `b` occurrence in automaton order (by end, then
+        longest first; `b_spans` are sorted (end, start) pairs). Only `b` occurrences whose end lies in
+        [s1 - within, e1 + within + longest b] can be within `within` characters, so a binary search over
+        their ends bounds the candidates. Whether an `a` occurrence is kept (negation, exceptions, word
+        boundaries) is only asked once a `b` qualifies: the answer does not depend on `b`, and most `a`
+        occurrences have none."""
+        assert rule.near is not None
+        within = rule.near.within
+        longest_b = max(len(t) for t in rule.near.b)
+        ends = [e for e, _s in b_spans]
+        nb = len(b_spans)
+        for s1, e1 in a_spans:
+            k = bisect.bisect_left(ends, s1 - within)
+            limit = e1 + within + longest_b
+            while k < nb and ends[k] <= limit:
+                e2, s2 = b_spans[k]
+                k += 1
+                lo = e1 if e1 < e2 else e2
+                hi = s1 if s1 > s2 else s2
+                if hi - lo <= within and (s1 != s2 or e1 != e2) and not CLAUSE_END.search(text, lo, hi):
+                    if keep(i, s1, e1, True):
+                        s, e = min(s1, s2), max(e1, e2)
+                        add((s, s - e, r, e, i))
+                    break
+
+    def _dedupe(self, text: str, hits: list[tuple[int, int, int, int, int]]) -> list[Finding]:
+        """One finding per rule per overlapping region: the earliest, then the longest, wins. The hit tuples
+        sort by (start, -length, rule id); Finding objects are made only for the survivors."""
+        rules = self.rules
+        hits.sort()
+        out: list[Finding] = []
+        last_start: dict[int, int] = {}  # rank of a rule id -> start and end of its last finding
+        last_end: dict[int, int] = {}
+        for s, _neg_len, r, e, i in hits:
+            prev_end = last_end.get(r)
+            if prev_end is not None and (s < prev_end or e == s == last_start[r] == prev_end):
+                continue
+            last_start[r], last_end[r] = s, e
+            rule = rules[i]
+            out.append(
+                Finding(rule.id, rule.category, rule.severity, s, e, text[s:e], rule.basis, rule.suggestion)
+            )
+        return out
+
+
+def _regex_matches(
+    text: str, pattern: _Pattern, windows: list[Any], point: bool
+) -> Iterable[tuple[int, int]]:
+    """The spans `pattern.regex.finditer(text)` yields, computed only where matches can start.
+
+    Every match starts in one of the windows (an anchor literal sits at a known offset range from the match
+    start). finditer is "search from the end of the previous match"; the leftmost match at or after `pos`
+    is the first success among window positions >= pos, and a window is searched with an `endpos` no
+    attempt inside it can look past (the pattern's reach), so each search sees what a whole-text search sees.
+    A match found beyond the window is ignored (that part of the text was cut); later windows cover it.
+    Patterns with unbounded reach are tried position by position with match().
+    """
+    regex, reach, n = pattern.regex, pattern.reach, len(text)
+    if point:  # every anchor at a fixed offset: each window is one position, try match() there
+        pos = 0
+        for p in sorted(set(windows)):
+            if p >= pos:
+                m = regex.match(text, p)
+                if m is not None:
+                    yield m.span()
+                    pos = m.end()
+        return
+    windows.sort()
+    merged: list[tuple[int, int]] = []
+    cur_s, cur_e = windows[0]
+    for s, e in windows:
+        if s <= cur_e + 1:
+            if e > cur_e:
+                cur_e = e
+        else:
+            merged.append((cur_s, cur_e))
+            cur_s, cur_e = s, e
+    merged.append((cur_s, cur_e))
+    pos = 0
+    for ws, we in merged:
+        p = ws if ws > pos else pos
+        while p <= we:
+            if reach is not None:
+                m = regex.search(text, p, min(n, we + reach))
+                if m is None or m.start() > we:
+                    break
+            else:
+                m = None
+                while p <= we:
+                    m = regex.match(text, p)
+                    if m is not None:
+                        break
+                    p += 1
+                if m is None:
+                    break
+            # anchored patterns cannot match empty (checked when analysed)
+            yield m.span()
+            p = pos = m.end()
 
 
 class _Run:
-    """Per-text caches: exception spans per rule and the segmentation (only computed when needed)."""
+    """One check of one text: lazily computed exception matches and word segmentation, kept per text."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, checker: Checker) -> None:
         self.text = text
-        self._exceptions: dict[str, list[tuple[int, int]]] = {}
-        self._bounds: set[int] | None = None
+        self.rules = checker.rules
+        self.exceptions = checker._exceptions
+        self._all_exceptions: dict[int, tuple[list[int], list[int]]] = {}
+        self._blocks: dict[int, set[int]] = {}  # start of a Han run -> its token boundaries
+        self._negated: dict[int, bool] = {}  # start -> context.negated(text, start)
 
-    def keep(self, rule: Rule, start: int, end: int, *, literal: bool = True) -> bool:
-        if rule.negatable and negated(self.text, start):
+    def keep(self, i: int, start: int, end: int, literal: bool) -> bool:
+        """All three filters must pass; the cheapest run first. negated() looks at up to a sentence of
+        context per call, so its answer is kept per start position (several rules often hit there)."""
+        rule = self.rules[i]
+        exc = self.exceptions[i]
+        if exc is not None and self._excepted(i, exc, start, end):
             return False
-        if rule.exceptions is not None:
-            spans = self._exceptions.get(rule.id)
-            if spans is None:
-                spans = [(m.start(), m.end()) for m in rule.exceptions.finditer(self.text)]
-                self._exceptions[rule.id] = spans
-            starts = [s for s, _ in spans]
-            k = bisect.bisect_right(starts, start)
-            for s, e in spans[max(0, k - 8) : k + 8]:
-                if s < end and start < e:
-                    return False
-        if rule.word and literal:
-            if self._bounds is None:
-                self._bounds = word_boundaries(self.text)
-            if start not in self._bounds or end not in self._bounds:
+        if rule.negatable:
+            neg = self._negated.get(start)
+            if neg is None:
+                neg = self._negated[start] = negated(self.text, start)
+            if neg:
                 return False
+        if rule.word and literal:
+            return self._boundary(start) and self._boundary(end)
         return True
 
+    def _excepted(self, i: int, exc: _Pattern, start: int, end: int) -> bool:
+        """Does an exception match (starting anywhere) overlap [start, end)?"""
+        text, regex = self.text, exc.regex
+        if exc.max_width is None or exc.reach is None:
+            # unbounded: every match in the text once per rule, as match starts and a running maximum of
+            # their ends; a match overlaps [start, end) iff it starts inside (start, end), or it starts at
+            # or before start and ends after it
+            found = self._all_exceptions.get(i)
+            if found is None:
+                found = self._all_exceptions[i] = _all_matches(regex, text)
+            starts, max_ends = found
+            k = bisect.bisect_right(starts, start)
+            return (k < len(starts) and starts[k] < end) or (k > 0 and max_ends[k - 1] > start)
+        p = max(0, start - exc.max_width)
+        endpos = min(len(text), end + exc.reach)
+        while p < end:
+            m = regex.search(text, p, endpos)
+            if m is None or m.start() >= end:
+                return False
+            s, e = m.span()
+            if s < end and start < e:
+                return True
+            p = s + 1
+        return False
 
-def _finding(rule: Rule, text: str, start: int, end: int) -> Finding:
-    return Finding(
-        rule.id, rule.category, rule.severity, start, end, text[start:end], rule.basis, rule.suggestion
-    )
+    def _boundary(self, x: int) -> bool:
+        """Is x a token boundary of the whole-text jieba segmentation? jieba cuts text into runs of
+        `re_han_default` characters (segmented one by one) and single other characters (whitespace
+        one by one, except that \\r\\n is one token), so only a position inside a run needs the run's
+        segmentation."""
+        text = self.text
+        if x <= 0 or x >= len(text):
+            return True
+        if not (_HAN_CHAR.match(text, x - 1) and _HAN_CHAR.match(text, x)):
+            return not (text[x - 1] == "\r" and text[x] == "\n")
+        lo = x - 1
+        while lo > 0 and _HAN_CHAR.match(text, lo - 1):
+            lo -= 1
+        bounds = self._blocks.get(lo)
+        if bounds is None:
+            m = _HAN_RUN.match(text, lo)
+            assert m is not None
+            bounds = {lo + b for _w, _s, b in _tokenizer().tokenize(m.group())}
+            self._blocks[lo] = bounds
+        return x in bounds
 
 
-def _dedupe(hits: list[Finding]) -> list[Finding]:
-    """One finding per rule per overlapping region (the longest wins)."""
-    out: list[Finding] = []
-    last: dict[str, Finding] = {}
-    for f in sorted(hits, key=lambda f: (f.start, -(f.end - f.start), f.rule_id)):
-        prev = last.get(f.rule_id)
-        if prev is not None and f.start < prev.end:
-            continue
-        if prev is not None and f.end == f.start == prev.start == prev.end:
-            continue
-        last[f.rule_id] = f
-        out.append(f)
-    return out
+_HAN_CHAR = re.compile(r"[\u4E00-\u9FD5a-zA-Z0-9+#&\._%\-]")  # jieba.re_han_default, one character
+_HAN_RUN = re.compile(_HAN_CHAR.pattern + "+")
+
+
+def _all_matches(regex: re.Pattern[str], text: str) -> tuple[list[int], list[int]]:
+    """The match at every position where the pattern matches (search, then search again one further), as
+    their starts and the running maximum of their ends."""
+    starts: list[int] = []
+    max_ends: list[int] = []
+    p, top = 0, -1
+    while p <= len(text):
+        m = regex.search(text, p)
+        if m is None:
+            break
+        top = max(top, m.end())
+        starts.append(m.start())
+        max_ends.append(top)
+        p = m.start() + 1
+    return starts, max_ends
 
 
 @lru_cache(maxsize=1)
