@@ -77,6 +77,13 @@ class Settings(BaseSettings):
     sweep_batch_delay_ms: int = Field(default=0, ge=0)
     """Test and benchmark hook: pause inside each sweep batch before it commits."""
 
+    # --- risk radar map
+    radar_tile_url: str = ""
+    """Base-map tile URL template for the radar map, e.g. 'https://tiles.example/{z}/{x}/{y}.png' (an
+    internal tile server); empty (default) = no base layer, the map works offline on a plain background."""
+    radar_tile_attribution: str = ""
+    """Attribution shown with the tiles (required by most tile providers)."""
+
     @model_validator(mode="after")
     def _refuse_insecure_secret(self) -> Settings:
         if not self.demo and self.secret_key == INSECURE_DEFAULT_SECRET:

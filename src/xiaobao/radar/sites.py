@@ -4,7 +4,7 @@ Columns (English or Chinese headers, case-insensitive; unknown columns are ignor
 
 - ``name`` 名称, ``address`` 地址, ``lat`` 纬度, ``lon`` 经度, ``industry`` 行业, ``construction`` 建筑结构,
   ``occupancy`` 占用性质, ``deductible`` 免赔额, ``limit`` 赔偿限额, ``policy_no`` 保单号, ``branch`` 机构,
-  ``contact`` 联系人;
+  ``contact`` 联系人, ``account_manager`` 客户经理 (a username);
 - sums insured per coverage: ``sum_insured_<coverage>`` (e.g. ``sum_insured_building``), or 建筑物保额 /
   设备保额 / 存货保额 / 内容物保额 / 装修保额; a plain ``sum_insured`` 保额 counts as coverage "total".
   Amounts in yuan; "1,200,000", "120万" and "120万元" are accepted.
@@ -40,6 +40,7 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "policy_no": ("policy_no", "policy", "保单号"),
     "branch": ("branch", "机构", "分支机构", "支公司"),
     "contact": ("contact", "联系人", "联系方式"),
+    "account_manager": ("account_manager", "客户经理"),
 }
 COVERAGE_ALIASES: dict[str, str] = {
     "建筑物保额": "building",
@@ -118,6 +119,8 @@ class Site:
     contact: str = ""
     approximate: bool = False
     adcode: str = ""
+    account_manager: str = ""
+    """The client's account manager (a username in the app), optional."""
 
     @property
     def total_sum_insured(self) -> float:
@@ -376,6 +379,7 @@ def _parse_row(
             contact=get("contact"),
             approximate=approximate,
             adcode=adcode,
+            account_manager=get("account_manager"),
         ),
         [],
     )
