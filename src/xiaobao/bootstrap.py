@@ -122,4 +122,13 @@ def bootstrap(
     from xiaobao.tasks.wiring import register as register_tasks
 
     register_tasks(container)
+    from xiaobao.review.wiring import register as register_review
+
+    register_review(container)
+    from xiaobao.radar.wiring import register as register_radar
+
+    register_radar(container)
+    from xiaobao.claims.wiring import register as register_claims
+
+    register_claims(container)
     return container

@@ -108,6 +108,15 @@ def load_demo(
     from xiaobao.tasks.demo import load_task_demo
 
     counts.update({f"tasks.{k}": v for k, v in load_task_demo(container).items()})
+    from xiaobao.review.demo import load_review_demo
+
+    counts.update({f"review.{k}": v for k, v in load_review_demo(container).items()})
+    from xiaobao.radar.demo_load import load_radar_demo
+
+    counts.update(load_radar_demo(container))
+    from xiaobao.claims.demo import load_claims_demo
+
+    counts.update(load_claims_demo(container))
     return counts
 
 

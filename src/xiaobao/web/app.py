@@ -135,6 +135,23 @@ def create_app(container: Container) -> FastAPI:
     notifications_pages.register_complaint_panel()
     app.include_router(tasks_api.router)
     app.include_router(tasks_pages.router)
+    from xiaobao.review import api as review_api
+    from xiaobao.review import pages as review_pages
+
+    app.include_router(review_api.router)
+    app.include_router(review_pages.router)
+    from xiaobao.radar import api as radar_api
+    from xiaobao.radar import pages as radar_pages
+
+    app.include_router(radar_api.router)
+    app.include_router(radar_pages.router)
+    from xiaobao.claims import api as claims_api
+    from xiaobao.claims import pages as claims_pages
+    from xiaobao.claims import public_pages as claims_public_pages
+
+    app.include_router(claims_api.router)
+    app.include_router(claims_pages.router)
+    app.include_router(claims_public_pages.router)
     return app
 
 

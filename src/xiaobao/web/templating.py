@@ -24,6 +24,9 @@ MODULE_TEMPLATE_DIRS = [
     PKG / "jobs" / "templates",
     PKG / "admin" / "templates",
     PKG / "tasks" / "templates",
+    PKG / "claims" / "templates",
+    PKG / "review" / "templates",
+    PKG / "radar" / "templates",
 ]
 
 templates = Jinja2Templates(directory=str(MODULE_TEMPLATE_DIRS[0]))
