@@ -26,6 +26,7 @@ def at(text: str, term: str) -> bool:
         ("任何承诺“零风险、高回报”的都是骗局", "零风险"),
         ("销售人员承诺的返现、送礼均属违规行为", "返现"),  # labelled a violation later
         ("提示：代理退保可能泄露您的个人信息并导致财产损失", "代理退保"),
+        ("近期有不法分子以代理退保名义骗取钱财", "代理退保"),  # the offender names the clause
     ],
 )
 def test_disclosures_and_warnings_are_negated(text: str, term: str) -> None:
@@ -44,6 +45,10 @@ def test_disclosures_and_warnings_are_negated(text: str, term: str) -> None:
         ("长按识别二维码，了解保本产品", "保本"),
         ("这款产品保本保息，是很多客户的选择", "保本"),
         ("这款年金保本，不会造成任何损失", "保本"),  # "不会造成损失" is a promise, not a warning
+        ("您不是有笔定期要到期了吗？", "定期"),  # a rhetorical question asserts
+        ("难道您不想收益稳稳到手吗？", "稳稳到手"),
+        ("一个不落全都赔", "全都赔"),  # 不落 / 差不多 are not negations
+        ("差不多能赚一万", "能赚"),
     ],
 )
 def test_violations_are_not_negated(text: str, term: str) -> None:

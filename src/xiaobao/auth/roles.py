@@ -90,8 +90,9 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
     # tasks: see the tasks of orgs in one's scope; create; work on tasks of one's own org (claim, answer);
     # manage them (assign, return, cancel); sign completed work off; keep the rectification ledger;
     # decide a complaint despite an open blocking co-handling task (with an audited reason)
+    # risk engineers follow the hazard tasks their visits create
     Perm.TASK_VIEW: frozenset(
-        {R.OFFICER, R.HANDLER, R.COLLABORATOR, R.REVIEWER, R.BRANCH_MANAGER, R.AUDITOR}
+        {R.OFFICER, R.HANDLER, R.COLLABORATOR, R.REVIEWER, R.BRANCH_MANAGER, R.AUDITOR, R.RISK_ENGINEER}
     ),
     Perm.TASK_CREATE: frozenset({R.OFFICER, R.HANDLER, R.BRANCH_MANAGER}),
     Perm.TASK_WORK: frozenset({R.OFFICER, R.HANDLER, R.COLLABORATOR, R.REVIEWER, R.BRANCH_MANAGER}),

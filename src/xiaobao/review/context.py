@@ -15,6 +15,9 @@ disclosures, not violations).
    cue before or after the quote ("不得以“保本”“无风险”等用语", "以“稳赚不赔”为诱饵", "“全额退保”是骗局");
 4. labelled a violation later in its sentence ("销售人员承诺的返现、送礼均属违规行为").
 
+A rhetorical question is not a negation: in "您不是有笔定期要到期了吗？" the cue 不是 asserts (case 1 is skipped
+when the sentence ends in 吗？ and the cue is 不是, 难道 or 没有).
+
 Quotation marks never separate a cue from the quoted hit ("不是“存款”"). `CLAUSE_END` is the engine's clause
 boundary for co-occurrence (a near match never spans one).
 """
@@ -60,6 +63,7 @@ POST_WINDOW = 24
 _QUOTES = '“”"‘’「」『』《》'
 _SENTENCE_END = re.compile(r"[。！？!?；;\n]")
 _CLAUSE = re.compile(r"[，。；！？,.;!?\n：:]")
+_RHETORICAL_CUE = re.compile(r"不是|难道|没有")
 _ENUMERATION = re.compile(r"(如|例如|比如|包括|诸如|即|或者?|以及|及|也|亦|更|甚至|特别是|尤其是)")
 
 
@@ -78,7 +82,18 @@ def _clause_start(text: str, start: int, lo: int) -> int:
     return lo
 
 
+def _rhetorical(text: str, start: int) -> bool:
+    """The hit sits in a rhetorical question ("您不是有笔定期要到期了吗？"): it asserts, it does not negate."""
+    m = _SENTENCE_END.search(text, start, start + 40)
+    if m is None or m.group() not in "？?" or m.start() == 0 or text[m.start() - 1] not in "吗嘛":
+        return False
+    cut = _clause_start(text, start, max(0, start - COPULA_WINDOW - 2))
+    return _RHETORICAL_CUE.search(text, cut, start) is not None
+
+
 def _direct(text: str, start: int) -> bool:
+    if _rhetorical(text, start):
+        return False
     lo = max(0, start - NEGATION_WINDOW - 2)  # room for quotation marks inside the window
     cut = _clause_start(text, start, lo)
     window = text[cut:start]

@@ -37,6 +37,7 @@ _FIELDS = (
     "examples.positive",
     "examples.negative",
     "examples",
+    "match.when",
     "match.terms",
     "match.regex",
     "match.near",
@@ -200,6 +201,8 @@ def _field_of(message: str) -> str:
     for f in _FIELDS:
         if re.search(rf"(^|\W){re.escape(f)}(\W|$)", tail):
             return f
+    if "matcher" in tail:  # "a require matcher cannot be combined with other matchers"
+        return "match"
     return "body"
 
 

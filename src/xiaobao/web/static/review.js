@@ -97,13 +97,15 @@
     var bars = function (id, labels, values, colour) {
       var el = document.getElementById(id);
       if (!el) { return; }
+      // every bar keeps its label: grow the chart with the number of bars
+      el.style.height = Math.max(el.clientHeight || 0, labels.length * 22 + 40) + "px";
       var chart = echarts.init(el);
       chart.setOption({
         color: [colour],
         grid: { left: 8, right: 36, top: 10, bottom: 8, containLabel: true },
         tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
         xAxis: { type: "value", minInterval: 1 },
-        yAxis: { type: "category", data: labels.slice().reverse(), axisLabel: { width: 150, overflow: "truncate" } },
+        yAxis: { type: "category", data: labels.slice().reverse(), axisLabel: { width: 150, overflow: "truncate", interval: 0 } },
         series: [{ type: "bar", data: values.slice().reverse(), label: { show: true, position: "right" } }]
       });
       window.addEventListener("resize", function () { chart.resize(); });
