@@ -129,8 +129,10 @@ def test_events_pages(client: TestClient, cw: World) -> None:
     r = client.post(f"/claims/events/{eid}/factories", data={"factory_code": "FS"}, follow_redirects=False)
     assert r.status_code == 303
     assert "佛山理赔工厂" in client.get(f"/claims/events/{eid}").text
-    live = client.get(f"/claims/events/{eid}/stats")
-    assert live.status_code == 200 and 'hx-trigger="every 15s"' in live.text
+    # no polling: the event page links to the live (Server-Sent Events) command page
+    ev_page = client.get(f"/claims/events/{eid}").text
+    assert "every 15s" not in ev_page and f"/claims/events/{eid}/command" in ev_page
+    assert client.get(f"/claims/events/{eid}/command").status_code == 200
     x = client.get(f"/claims/events/{eid}/daily.xlsx")
     assert x.status_code == 200 and x.content[:2] == b"PK"
     r = client.post(f"/claims/events/{eid}/tag", data={"case_ids": "BA000NOPE"})

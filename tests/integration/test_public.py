@@ -13,10 +13,11 @@ from sqlalchemy import func, select
 from tests.factories import complaint_payload
 from xiaobao.complaints import services
 from xiaobao.complaints.domain import Action
-from xiaobao.complaints.public_pages import CSRF_COOKIE, TRACK_COOKIE, seal
+from xiaobao.complaints.public_pages import TRACK_COOKIE
 from xiaobao.complaints.schemas import ActionRequest
 from xiaobao.complaints.tables import Complaint
 from xiaobao.core.audit import AuditLog
+from xiaobao.web.public import CSRF_COOKIE, seal
 
 ID_NUMBER = "350521195803150021"  # born 1958: elderly on 2026-03-02
 PHONE = "13905951234"

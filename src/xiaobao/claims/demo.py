@@ -2,7 +2,9 @@
 claims users, Typhoon Doksuri (杜苏芮, landfall at Jinjiang, Quanzhou, 2023-07-28) declared as a catastrophe
 event with the Foshan factory moved onto it, and a few hundred reports in every state of the lifecycle.
 
-Deterministic (seeded); times are the real 2023 event's, so timelines, SLA flags and deadlines are consistent."""
+Deterministic (seeded) apart from the time: the demo is a drill that replays Doksuri's landfall about two and a half
+days before the demo is loaded, so the event is active, the command page is live and queue ages are realistic (the
+real 2023 track is what the risk radar demo shows)."""
 
 from __future__ import annotations
 
@@ -140,7 +142,14 @@ STAGES = [
     ("cancelled", 4),
 ]
 ORDER = ["reported", "contacted", "info_collected", "surveyed", "assessed", "settled", "paid", "closed"]
-LANDFALL = datetime(2023, 7, 28, 9, 55, tzinfo=CN_TZ)
+DRILL_LANDFALL_AGO = timedelta(hours=62)  # every generated report lies before the load time
+
+
+def drill_landfall(now: datetime) -> datetime:
+    """The drill's landfall: 62 hours before `now`, at 09:55 local time of that day (Doksuri's real landfall time)."""
+    day = (now - DRILL_LANDFALL_AGO).astimezone(CN_TZ)
+    landfall = day.replace(hour=9, minute=55, second=0, microsecond=0)
+    return landfall if landfall <= now - DRILL_LANDFALL_AGO else landfall - timedelta(days=1)
 
 
 def _pick(rng: random.Random, items: list[tuple[Any, int]]) -> Any:
@@ -161,7 +170,8 @@ def load_claims_demo(container: Container, n: int = 300, seed: int = 20230728) -
             return counts  # the demo org tree without claims users: nothing to attach to
         hq = _principal(s, "hq_commander")
         fj = _principal(s, "fj_commander")
-    declared = LANDFALL - timedelta(days=1, hours=4)
+    landfall = drill_landfall(container.clock.now())
+    declared = landfall - timedelta(days=1, hours=4)
     for code, zh, en, city in staff.SEED_FACTORIES:
         with container.uow() as uow:
             staff.create_factory(
@@ -197,15 +207,16 @@ def load_claims_demo(container: Container, n: int = 300, seed: int = 20230728) -
             uow,
             fj,
             EventCreate(
-                code="DOKSURI-2023",
-                name="台风杜苏芮（2305）",
+                code="DOKSURI-DRILL",
+                name="台风杜苏芮（2305）重演演练",
                 peril="typhoon",
                 regions=["3501", "3502", "3503", "3505", "3506"],
                 starts_at=declared,
-                ends_at=LANDFALL + timedelta(days=10),
+                ends_at=landfall + timedelta(days=10),
                 contact_minutes=30,
                 survey_hours=48,
-                note="7月28日9时55分在晋江沿海登陆；泉州、厦门、莆田、福州受灾严重。",
+                note="演练数据：按2023年7月28日杜苏芮9时55分在晋江沿海登陆的情形重演，时间平移至近三天；"
+                "泉州、厦门、莆田、福州受灾严重。",
             ),
             declared,
         )
@@ -219,7 +230,7 @@ def load_claims_demo(container: Container, n: int = 300, seed: int = 20230728) -
     operators = ["fs_claims_op1", "fs_claims_op2", "fj_claims_op1", "fj_claims_op2", "qz_claims_op"]
     surveyors = {"3505": ["qz_surveyor1", "qz_surveyor2"], "3501": ["fz_surveyor1"]}
     for _ in range(n):
-        at = LANDFALL - timedelta(hours=6) + timedelta(minutes=int(rng.triangular(0, 60 * 60, 8 * 60)))
+        at = landfall - timedelta(hours=6) + timedelta(minutes=int(rng.triangular(0, 60 * 60, 8 * 60)))
         place = _pick(rng, PLACES)
         line = rng.choices(["motor", "property", "agriculture"], weights=[72, 23, 5])[0]
         amount = Decimal(rng.choice([1200, 2600, 3800, 4500, 6800, 9500, 15000, 24000, 38000]))
@@ -260,10 +271,20 @@ def load_claims_demo(container: Container, n: int = 300, seed: int = 20230728) -
         sv = who[rng.choice(surveyors.get(district[:4], ["fj_surveyor"]))]
         try:
             _drive(container, rng, cid, stage, op, sv, fj, at, line, data, amount)
+        except _NotYet:
+            pass
         except XiaobaoError:  # a demo rule clash must not stop the load; it is counted
             counts["claims.skipped_steps"] = counts.get("claims.skipped_steps", 0) + 1
-        counts[f"claims.{stage}"] = counts.get(f"claims.{stage}", 0) + 1
+        with container.uow() as uow:
+            reached = uow.session.get(ClaimCase, cid)
+            assert reached is not None
+            status = str(reached.status)
+        counts[f"claims.{status}"] = counts.get(f"claims.{status}", 0) + 1
     return counts
+
+
+class _NotYet(Exception):
+    """A drill step that would lie after the load time."""
 
 
 def _drive(
@@ -279,6 +300,8 @@ def _drive(
     data: ReportCreate,
     amount: Decimal,
 ) -> None:
+    now = container.clock.now()
+
     def version() -> int:
         with container.uow() as uow:
             c = uow.session.get(ClaimCase, cid)
@@ -286,10 +309,14 @@ def _drive(
             return c.version
 
     def act(who: Principal, action: Action, at: datetime, **kw: Any) -> None:
+        if at > now:
+            raise _NotYet  # the drill is replayed up to the load time: the case stays where it is
         with container.uow() as uow:
             services.act(uow, who, cid, action, ActionRequest(version=version(), **kw), at)
 
     def contact(outcome: str, at: datetime) -> None:
+        if at > now:
+            raise _NotYet
         with container.uow() as uow:
             services.record_contact(uow, op, cid, ContactCreate(channel="phone", outcome=outcome), at)
 

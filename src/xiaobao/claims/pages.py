@@ -60,11 +60,9 @@ router = APIRouter(tags=["claims pages"], include_in_schema=False)
 
 
 def helpers(lang: str) -> dict[str, Any]:
-    def t(zh: str, en: str) -> str:
-        return zh if lang == "zh" else en
-
+    """Template helpers for claims pages. Fixed UI text goes through `_()` and the English catalog
+    (web/i18n_en.yaml); these render the bilingual data tables (statuses, causes, lines ...)."""
     return {
-        "t": t,
         "sl": lambda s: STATUS_META[Status(s)][0 if lang == "zh" else 1],
         "sc": lambda s: STATUS_META[Status(s)][2],
         "lbl": lambda table, code: label(table, code, lang),
@@ -558,17 +556,6 @@ def event_page(
             **helpers(lang),
         },
     )
-
-
-@router.get("/claims/events/{event_id:int}/stats")
-def event_stats_partial(
-    request: Request, event_id: int, uow: UowDep, who: CurrentUser, container: ContainerDep, lang: LangDep
-) -> Response:
-    """The live part of the command page (htmx polls it)."""
-    e = events.get_event(uow.session, who, event_id)
-    now = container.clock.now()
-    stats = events.event_stats(uow.session, who, event_id, now)
-    return render(request, "claims/_event_stats.html", {"e": e, "stats": stats, "now": now, **helpers(lang)})
 
 
 @router.get("/claims/events/{event_id:int}/daily.xlsx")

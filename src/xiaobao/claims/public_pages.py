@@ -3,8 +3,8 @@ address), cause, vehicle plate or property address, people needing rescue, photo
 mode; tracking by report number and phone.
 
 The anonymous-browser plumbing (signed double-submit CSRF token, elder-mode cookie, page rendering) is the one the
-public complaint pages use (`complaints.public_pages`); the per-IP limits count the audit rows the actions write
-(`complaints.services.check_public_rate`). A double-tapped submit does not file twice: the form carries a one-off
+public complaint pages use (`web.public`); the per-IP limits count the audit rows the actions write
+(`web.public.check_public_rate`). A double-tapped submit does not file twice: the form carries a one-off
 submission key used as the Idempotency-Key of the intake."""
 
 from __future__ import annotations
@@ -24,13 +24,22 @@ from xiaobao.claims import attachments, services
 from xiaobao.claims.domain import CAUSES, LINES, STATUS_META, Status, label
 from xiaobao.claims.schemas import ReportCreate
 from xiaobao.claims.tables import ClaimCase, ClaimEvent
-from xiaobao.complaints.public_pages import CSRF_FAILED, _csrf_ok, _elder, _page, _redirect, seal, unseal
-from xiaobao.complaints.services import check_public_rate, public_principal
 from xiaobao.core import audit, pii
 from xiaobao.core.calendar import CN_TZ
 from xiaobao.core.errors import FieldProblem, RateLimited, ValidationFailed
 from xiaobao.web.deps import ContainerDep, LangDep, UowDep, client_ip
 from xiaobao.web.forms import form_problems
+from xiaobao.web.public import (
+    CSRF_FAILED,
+    check_public_rate,
+    csrf_ok,
+    elder_mode,
+    public_principal,
+    public_redirect,
+    render_public_page,
+    seal,
+    unseal,
+)
 
 router = APIRouter(prefix="/public", include_in_schema=False)
 
@@ -53,11 +62,7 @@ PUBLIC_CAUSES = (
 
 
 def _ctx(lang: str) -> dict[str, Any]:
-    def t(zh: str, en: str) -> str:
-        return zh if lang == "zh" else en
-
     return {
-        "t": t,
         "LINES": LINES,
         "CAUSES": {k: CAUSES[k] for k in PUBLIC_CAUSES},
         "lbl": lambda table, code: label(table, code, lang),
@@ -82,7 +87,9 @@ def _form(
         "submission": raw.get("submission") or secrets.token_urlsafe(16),
         **_ctx(lang),
     }
-    return _page(request, container, "public/claim_form.html", ctx, status_code=status_code, elder=elder)
+    return render_public_page(
+        request, container, "public/claim_form.html", ctx, status_code=status_code, elder=elder
+    )
 
 
 @router.get("/claim")
@@ -96,8 +103,8 @@ async def claim_submit(request: Request, uow: UowDep, container: ContainerDep, l
     form = await request.form()
     raw = {k: v for k, v in form.items() if isinstance(v, str)}
     uploads = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
-    elder = _elder(request, raw.get("elder"))
-    if not _csrf_ok(request, container, raw.get("csrf_token", "")):
+    elder = elder_mode(request, raw.get("elder"))
+    if not csrf_ok(request, container, raw.get("csrf_token", "")):
         return _form(
             request, container, lang, raw, {}, banner=CSRF_FAILED.message(lang), status_code=403, elder=elder
         )
@@ -201,7 +208,7 @@ async def claim_submit(request: Request, uow: UowDep, container: ContainerDep, l
             request, container, lang, raw, {}, banner=e.message(lang) + extra, status_code=429, elder=elder
         )
     token = seal(container.settings.secret_key, "claim-filed", body["report_no"])
-    return _redirect(f"/public/claim/done?{urlencode({'t': token})}", request, container, elder)
+    return public_redirect(f"/public/claim/done?{urlencode({'t': token})}", request, container, elder)
 
 
 @router.get("/claim/done")
@@ -209,7 +216,9 @@ def claim_done(request: Request, container: ContainerDep, lang: LangDep, t: str 
     report_no = unseal(container.settings.secret_key, "claim-filed", t)
     if report_no is None:
         return RedirectResponse("/public/claim", status_code=303)
-    return _page(request, container, "public/claim_done.html", {"report_no": report_no, **_ctx(lang)})
+    return render_public_page(
+        request, container, "public/claim_done.html", {"report_no": report_no, **_ctx(lang)}
+    )
 
 
 # ---------------------------------------------------------------- tracking
@@ -229,7 +238,7 @@ PUBLIC_STEPS = (
 
 @router.get("/claim/track")
 def track_form(request: Request, container: ContainerDep, lang: LangDep) -> Response:
-    return _page(
+    return render_public_page(
         request, container, "public/claim_track.html", {"v": {}, "case": None, "error": None, **_ctx(lang)}
     )
 
@@ -239,9 +248,9 @@ async def track_submit(request: Request, uow: UowDep, container: ContainerDep, l
     form = await request.form()
     raw = {k: v for k, v in form.items() if isinstance(v, str)}
     ctx: dict[str, Any] = {"v": raw, "case": None, "error": None, **_ctx(lang)}
-    if not _csrf_ok(request, container, raw.get("csrf_token", "")):
+    if not csrf_ok(request, container, raw.get("csrf_token", "")):
         ctx["error"] = CSRF_FAILED.message(lang)
-        return _page(request, container, "public/claim_track.html", ctx, status_code=403)
+        return render_public_page(request, container, "public/claim_track.html", ctx, status_code=403)
     ip = client_ip(request)
     now = container.clock.now()
     s = uow.session
@@ -249,7 +258,7 @@ async def track_submit(request: Request, uow: UowDep, container: ContainerDep, l
         check_public_rate(s, "claim.public_track", ip, now, TRACK_LIMIT)
     except RateLimited as e:
         ctx["error"] = e.message(lang)
-        return _page(request, container, "public/claim_track.html", ctx, status_code=429)
+        return render_public_page(request, container, "public/claim_track.html", ctx, status_code=429)
     no = (raw.get("report_no") or "").strip().upper()
     try:
         phone = pii.normalise_phone(raw.get("phone") or "")
@@ -271,7 +280,7 @@ async def track_submit(request: Request, uow: UowDep, container: ContainerDep, l
     uow.commit()
     if not found or c is None:
         ctx["error"] = "报案号或手机号不正确" if lang == "zh" else "The report number or phone does not match"
-        return _page(request, container, "public/claim_track.html", ctx, status_code=404)
+        return render_public_page(request, container, "public/claim_track.html", ctx, status_code=404)
     steps = s.execute(
         select(ClaimEvent.at, ClaimEvent.to_status)
         .where(ClaimEvent.case_id == c.id, ClaimEvent.to_status.is_not(None))
@@ -280,4 +289,4 @@ async def track_submit(request: Request, uow: UowDep, container: ContainerDep, l
     ctx["case"] = c
     ctx["steps"] = [(at, STATUS_META[Status(st)][0 if lang == "zh" else 1]) for at, st in steps if st]
     ctx["status_text"] = STATUS_META[Status(c.status)][0 if lang == "zh" else 1]
-    return _page(request, container, "public/claim_track.html", ctx)
+    return render_public_page(request, container, "public/claim_track.html", ctx)

@@ -1,20 +1,17 @@
 """Consumer pages, no sign-in: the complaint form (phone first, with a large-text elder mode 大字版) and
 status tracking with a one-time code texted to the phone on record.
 
-Routes stay thin: intake, code sending and verification are `complaints.services` use cases. This module only
-adds what an anonymous browser needs: a signed double-submit CSRF token (the form has no session to bind to),
-a signed 30-minute cookie that lets one verified complaint's status page be reloaded, and the elder-mode
-switch. Tokens are HMAC-SHA256 with `settings.secret_key`; timestamps come from the container clock.
+Routes stay thin: intake, code sending and verification are `complaints.services` use cases. The anonymous
+browser plumbing every consumer page shares (signed double-submit CSRF token, elder-mode switch, page rendering,
+per-IP limits) is `web.public`; this module adds a signed 30-minute cookie that lets one verified complaint's
+status page be reloaded. Tokens are HMAC-SHA256 with `settings.secret_key`; timestamps come from the container
+clock.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -34,147 +31,26 @@ from xiaobao.complaints.taxonomy import load_taxonomy
 from xiaobao.core import pii
 from xiaobao.core.errors import FieldProblem, RateLimited, ValidationFailed, XiaobaoError
 from xiaobao.web.deps import ContainerDep, LangDep, UowDep, client_ip
-from xiaobao.web.templating import render
+from xiaobao.web.public import (
+    CSRF_FAILED,
+    check_public_rate,
+    csrf_ok,
+    elder_mode,
+    from_timestamp,
+    public_principal,
+    public_redirect,
+    render_public_page,
+    seal,
+    timestamp,
+    unseal,
+)
 from xiaobao.web.validation import bilingual_problem
 
 router = APIRouter(prefix="/public", include_in_schema=False)
 
-CSRF_COOKIE = "xb_pcsrf"
 TRACK_COOKIE = "xb_track"
-ELDER_COOKIE = "xb_elder"
-CSRF_MAX_AGE = timedelta(hours=12)
 TRACK_VIEW_TTL = timedelta(minutes=30)
 """How long the status page stays open after a successful code check."""
-
-# ---------------------------------------------------------------- signed values
-
-
-def _mac(secret: str, purpose: str, payload: str) -> str:
-    digest = hmac.new(secret.encode(), f"{purpose}\x00{payload}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-
-
-def seal(secret: str, purpose: str, payload: str) -> str:
-    """`payload.signature`; the purpose is part of the MAC so a token of one kind never passes as another."""
-    return f"{payload}.{_mac(secret, purpose, payload)}"
-
-
-def unseal(secret: str, purpose: str, token: str | None) -> str | None:
-    """The payload of a token made by `seal` with the same secret and purpose, else None."""
-    if not token or "." not in token:
-        return None
-    payload, _, sig = token.rpartition(".")
-    return payload if hmac.compare_digest(sig, _mac(secret, purpose, payload)) else None
-
-
-def _ts(dt: datetime) -> int:
-    return int(dt.timestamp())
-
-
-def _from_ts(value: str) -> datetime | None:
-    try:
-        return datetime.fromtimestamp(int(value), UTC)
-    except (ValueError, OverflowError, OSError):
-        return None
-
-
-# ---------------------------------------------------------------- CSRF (double submit, signed)
-
-
-def _csrf_valid(container: Container, token: str | None) -> bool:
-    payload = unseal(container.settings.secret_key, "public-csrf", token)
-    if payload is None or ":" not in payload:
-        return False
-    issued = _from_ts(payload.rsplit(":", 1)[1])
-    now = container.clock.now()
-    return issued is not None and issued <= now + timedelta(minutes=5) and now - issued < CSRF_MAX_AGE
-
-
-def _csrf_token(request: Request, container: Container) -> tuple[str, bool]:
-    """The browser's current token if still valid, else a new one; (token, is_new)."""
-    current = request.cookies.get(CSRF_COOKIE)
-    if current and _csrf_valid(container, current):
-        return current, False
-    nonce = secrets.token_urlsafe(18)
-    return seal(container.settings.secret_key, "public-csrf", f"{nonce}:{_ts(container.clock.now())}"), True
-
-
-def _csrf_ok(request: Request, container: Container, sent: str) -> bool:
-    cookie = request.cookies.get(CSRF_COOKIE)
-    return bool(sent and cookie and hmac.compare_digest(sent, cookie) and _csrf_valid(container, cookie))
-
-
-CSRF_FAILED = XiaobaoError(
-    "页面已过期或来源不明，请重新提交（您填写的内容已保留）",
-    "The page expired or came from elsewhere; please submit again (your entries are kept)",
-)
-
-
-# ---------------------------------------------------------------- elder mode and page rendering
-
-
-def _elder(request: Request, form_value: str | None = None) -> bool:
-    """`?elder=1|0` wins, then the form's hidden field, then the cookie."""
-    q = request.query_params.get("elder")
-    if q in ("0", "1"):
-        return q == "1"
-    if form_value in ("0", "1"):
-        return form_value == "1"
-    return request.cookies.get(ELDER_COOKIE) == "1"
-
-
-def _toggle_url(request: Request, elder: bool) -> str:
-    params = dict(request.query_params)
-    params["elder"] = "0" if elder else "1"
-    return f"{request.url.path}?{urlencode(params)}"
-
-
-def _page(
-    request: Request,
-    container: Container,
-    name: str,
-    ctx: dict[str, Any],
-    *,
-    status_code: int = 200,
-    elder: bool | None = None,
-) -> Response:
-    elder = _elder(request) if elder is None else elder
-    token, fresh = _csrf_token(request, container)
-    base = {"elder": elder, "pcsrf": token, "elder_url": _toggle_url(request, elder), "page": name}
-    base.update(ctx)
-    resp: Response = render(request, name, base, status_code=status_code)
-    _remember(resp, request, container, elder)
-    if fresh:
-        resp.set_cookie(
-            CSRF_COOKIE,
-            token,
-            max_age=int(CSRF_MAX_AGE.total_seconds()),
-            path="/public",
-            httponly=True,
-            samesite="lax",
-            secure=container.settings.cookie_secure,
-        )
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
-
-
-def _remember(resp: Response, request: Request, container: Container, elder: bool) -> None:
-    if (request.cookies.get(ELDER_COOKIE) == "1") != elder:
-        resp.set_cookie(
-            ELDER_COOKIE,
-            "1" if elder else "0",
-            max_age=365 * 86400,
-            path="/",
-            samesite="lax",
-            secure=container.settings.cookie_secure,
-        )
-
-
-def _redirect(url: str, request: Request, container: Container, elder: bool) -> Response:
-    resp = RedirectResponse(url, status_code=303)
-    _remember(resp, request, container, elder)
-    return resp
-
 
 # ---------------------------------------------------------------- form choices
 
@@ -385,7 +261,9 @@ def _form_page(
 ) -> Response:
     msgs = {k: (p.zh if lang == "zh" else p.en) for k, p in errors.items()}
     ctx = {"v": f, "errors": msgs, "banner": banner, **_form_ctx(session, lang)}
-    return _page(request, container, "public/complaint_form.html", ctx, status_code=status_code, elder=elder)
+    return render_public_page(
+        request, container, "public/complaint_form.html", ctx, status_code=status_code, elder=elder
+    )
 
 
 @router.get("/complaint")
@@ -401,8 +279,8 @@ def complaint_submit(
     container: ContainerDep,
     lang: LangDep,
 ) -> Response:
-    elder = _elder(request, form.elder)
-    if not _csrf_ok(request, container, form.csrf_token):
+    elder = elder_mode(request, form.elder)
+    if not csrf_ok(request, container, form.csrf_token):
         return _form_page(
             request,
             container,
@@ -422,9 +300,9 @@ def complaint_submit(
     )
     errors, data, valid = _problems(form)
     try:
-        services.check_public_rate(uow.session, "complaint.create", ip, ctx.now, services.PUBLIC_SUBMIT_LIMIT)
+        check_public_rate(uow.session, "complaint.create", ip, ctx.now, services.PUBLIC_SUBMIT_LIMIT)
         try:
-            services.validate_intake(uow.session, services.public_principal(ip), data, ctx.now, public=True)
+            services.validate_intake(uow.session, public_principal(ip), data, ctx.now, public=True)
         except ValidationFailed as e:
             for p in e.problems:
                 errors.setdefault(p.field, p)
@@ -473,8 +351,8 @@ def complaint_submit(
         )
     due = c.regulatory_due or deadlines.regulatory_due(c.received_at, 0)
     assert due is not None
-    token = seal(container.settings.secret_key, "public-filed", f"{c.tracking_no}|{_ts(due)}")
-    return _redirect(f"/public/complaint/done?{urlencode({'t': token})}", request, container, elder)
+    token = seal(container.settings.secret_key, "public-filed", f"{c.tracking_no}|{timestamp(due)}")
+    return public_redirect(f"/public/complaint/done?{urlencode({'t': token})}", request, container, elder)
 
 
 @router.get("/complaint/done")
@@ -483,13 +361,13 @@ def complaint_done(request: Request, container: ContainerDep, t: str = "") -> Re
     if payload is None or "|" not in payload:
         return RedirectResponse("/public/complaint", status_code=303)
     tracking_no, due_ts = payload.split("|", 1)
-    return _page(
+    return render_public_page(
         request,
         container,
         "public/complaint_done.html",
         {
             "tracking_no": tracking_no,
-            "due": _from_ts(due_ts),
+            "due": from_timestamp(due_ts),
             "contact_days": container.settings.contact_target_workdays,
         },
     )
@@ -522,7 +400,7 @@ def _track_page(
     status_code: int = 200,
     elder: bool | None = None,
 ) -> Response:
-    return _page(
+    return render_public_page(
         request,
         container,
         "public/track.html",
@@ -575,7 +453,7 @@ def _check_number(no: str, lang: str) -> str | None:
 @router.get("/track/end")
 def track_post_only(request: Request, container: ContainerDep) -> Response:
     """Back to the tracking form when a browser GETs a POST-only address (reload, language switch)."""
-    return _redirect("/public/track", request, container, _elder(request))
+    return public_redirect("/public/track", request, container, elder_mode(request))
 
 
 def _track_precheck(
@@ -583,7 +461,7 @@ def _track_precheck(
 ) -> Any:
     """The checks both tracking forms start with: the form token, then the tracking number's shape.
     Returns the page to show when one fails, else None."""
-    if not _csrf_ok(request, container, csrf):
+    if not csrf_ok(request, container, csrf):
         return _track_page(
             request,
             container,
@@ -614,7 +492,7 @@ def _track_precheck(
 def track_code(
     request: Request, form: Annotated[TrackForm, Form()], uow: UowDep, container: ContainerDep, lang: LangDep
 ) -> Response:
-    elder = _elder(request, form.elder)
+    elder = elder_mode(request, form.elder)
     no = _clean_no(form.tracking_no)
     refused = _track_precheck(request, container, lang, form.csrf_token, no, elder, step="number")
     if refused is not None:
@@ -651,7 +529,7 @@ def track_code(
 def track_verify(
     request: Request, form: Annotated[TrackForm, Form()], uow: UowDep, container: ContainerDep, lang: LangDep
 ) -> Response:
-    elder = _elder(request, form.elder)
+    elder = elder_mode(request, form.elder)
     no = _clean_no(form.tracking_no)
     code = "".join(form.code.split())
     refused = _track_precheck(request, container, lang, form.csrf_token, no, elder, step="code")
@@ -689,8 +567,8 @@ def track_verify(
             ),
             elder=elder,
         )
-    resp = _redirect("/public/track/status", request, container, elder)
-    token = seal(container.settings.secret_key, "public-track", f"{c.id}:{_ts(now + TRACK_VIEW_TTL)}")
+    resp = public_redirect("/public/track/status", request, container, elder)
+    token = seal(container.settings.secret_key, "public-track", f"{c.id}:{timestamp(now + TRACK_VIEW_TTL)}")
     resp.set_cookie(
         TRACK_COOKIE,
         token,
@@ -708,7 +586,7 @@ def _tracked_id(request: Request, container: Container) -> int | None:
     if payload is None or ":" not in payload:
         return None
     cid, exp = payload.split(":", 1)
-    until = _from_ts(exp)
+    until = from_timestamp(exp)
     if until is None or container.clock.now() >= until or not cid.isdigit():
         return None
     return int(cid)
@@ -804,7 +682,7 @@ def track_status(request: Request, uow: UowDep, container: ContainerDep, lang: L
     status = Status(c.status)
     decided_at = c.decided_at if status in (Status.DECIDED, Status.CLOSED, Status.REVIEW) else None
     review_until = deadlines.review_window_end(c.notified_at or decided_at) if decided_at else None
-    return _page(
+    return render_public_page(
         request,
         container,
         "public/track_status.html",
@@ -828,7 +706,7 @@ def track_status(request: Request, uow: UowDep, container: ContainerDep, lang: L
 
 @router.post("/track/end")
 def track_end(request: Request, container: ContainerDep, form: Annotated[TrackForm, Form()]) -> Response:
-    resp = _redirect("/public/track", request, container, _elder(request, form.elder))
-    if _csrf_ok(request, container, form.csrf_token):
+    resp = public_redirect("/public/track", request, container, elder_mode(request, form.elder))
+    if csrf_ok(request, container, form.csrf_token):
         resp.delete_cookie(TRACK_COOKIE, path="/public/track")
     return resp

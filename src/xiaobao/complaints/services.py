@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, func, or_, select
+from sqlalchemy import Table, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -49,10 +49,10 @@ from xiaobao.core.errors import (
     Forbidden,
     InvalidTransition,
     NotFound,
-    RateLimited,
     ValidationFailed,
     XiaobaoError,
 )
+from xiaobao.web.public import check_public_rate, public_principal
 
 # ---------------------------------------------------------------- access
 
@@ -948,56 +948,14 @@ def duplicate_candidates(s: Session, who: Principal, c: Complaint, window_days: 
 
 PUBLIC_CHANNELS = frozenset({"web", "mobile", "app"})
 """Channels a consumer may file through without signing in."""
-PUBLIC_WINDOW = timedelta(hours=1)
 PUBLIC_SUBMIT_LIMIT = 10
-"""Complaints one IP address may file per PUBLIC_WINDOW."""
+"""Complaints one IP address may file per hour (`web.public.PUBLIC_WINDOW`)."""
 PUBLIC_CODE_LIMIT = 10
-"""Tracking codes one IP address may request per PUBLIC_WINDOW."""
+"""Tracking codes one IP address may request per hour (`web.public.PUBLIC_WINDOW`)."""
 TRACK_CODE_TTL = timedelta(minutes=10)
 TRACK_MAX_ATTEMPTS = 5
 TRACK_CODES_PER_HOUR = 5
 """Codes texted for one complaint per hour (besides one a minute): no SMS flooding of a phone."""
-
-
-def public_principal(ip: str | None) -> Principal:
-    """The anonymous consumer as services see it: no user and no permission, but the IP is audited."""
-    return Principal(
-        user_id=None,
-        username="public",
-        display_name="公众",
-        org_id=None,
-        scope_path="/",
-        roles=frozenset(),
-        ip=ip,
-    )
-
-
-def check_public_rate(
-    session: Session, action: str, ip: str, now: datetime, limit: int, window: timedelta = PUBLIC_WINDOW
-) -> None:
-    """Refuse (429) when anonymous callers from `ip` already did `action` `limit` times in `window`.
-
-    Counts the audit rows the action writes anyway, so the limit holds across processes and needs no table."""
-    log = audit.AuditLog
-    done = (
-        session.scalar(
-            select(func.count())
-            .select_from(log)
-            .where(log.action == action, log.ip == ip, log.actor_id.is_(None), log.at > now - window)
-        )
-        or 0
-    )
-    if done >= limit:
-        minutes = int(window.total_seconds() // 60)
-        zh, en = (
-            (f"{minutes // 60} 小时", f"{minutes // 60} hour(s)")
-            if minutes % 60 == 0
-            else (f"{minutes} 分钟", f"{minutes} minutes")
-        )
-        raise RateLimited(
-            f"操作过于频繁：同一网络 {zh}内最多 {limit} 次，请稍后再试",
-            f"Too many requests: at most {limit} per {en} from one network; try again later",
-        )
 
 
 def create_public_complaint(

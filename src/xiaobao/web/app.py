@@ -152,6 +152,9 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(claims_api.router)
     app.include_router(claims_pages.router)
     app.include_router(claims_public_pages.router)
+    from xiaobao.claims import live as claims_live
+
+    app.include_router(claims_live.router)
     return app
 
 
