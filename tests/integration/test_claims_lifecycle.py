@@ -555,9 +555,28 @@ def test_dispatch_engine_assigns_waiting_work_through_the_services(container: Co
 
     with pytest.raises(Forbidden):
         dispatching.run(container, cw.p("qz_claims_op"), T0)
+    # from an event's command page only that event's waiting work is dispatched
+    with container.uow() as uow:
+        ev, tagged = events.declare(
+            uow,
+            cw.p("fj_commander"),
+            EventCreate(
+                code="QZ-FLOOD",
+                name="泉州暴雨",
+                peril="typhoon",
+                regions=["3505"],
+                starts_at=T0 - timedelta(hours=2),
+                ends_at=T0 + timedelta(days=5),
+            ),
+            T0,
+        )
+        event_id = ev.id
+    assert tagged == 2  # the two Quanzhou reports, not the Xiamen one
+    only_event = dispatching.run(container, cw.p("fj_commander"), T0, event_id=event_id)
+    assert only_event.items == 2 and {a["case_id"] for a in only_event.assigned} == {qz.id, big.id}
     res = dispatching.run(container, cw.p("fj_commander"), T0)
-    got = {a["case_id"]: a["user_id"] for a in res.assigned}
-    assert res.items == 3 and not res.skipped
+    got = {a["case_id"]: a["user_id"] for a in only_event.assigned + res.assigned}
+    assert res.items == 1 and not res.skipped and not only_event.skipped
     assert got == {
         qz.id: cw.users["qz_claims_op"].id,  # local operator of Quanzhou
         xm.id: cw.users["sz_claims_op"].id,  # the Suzhou factory serves Xiamen

@@ -42,13 +42,15 @@ class RunResult:
     skipped: list[dict[str, Any]] = field(default_factory=list)
 
 
-def work_items(session: Session, who: Principal) -> list[dispatch.WorkItem]:
+def work_items(session: Session, who: Principal, event_id: int | None = None) -> list[dispatch.WorkItem]:
+    """Waiting work the dispatcher may see; only one catastrophe event's cases when `event_id` is given."""
     surveyors = select(UserRole.user_id).where(UserRole.role == "surveyor")
-    stmt = services.scoped(
-        session,
-        select(ClaimCase).where(ClaimCase.status.in_([Status.REPORTED.value, Status.INFO_COLLECTED.value])),
-        who,
+    waiting = select(ClaimCase).where(
+        ClaimCase.status.in_([Status.REPORTED.value, Status.INFO_COLLECTED.value])
     )
+    if event_id is not None:
+        waiting = waiting.where(ClaimCase.event_id == event_id)
+    stmt = services.scoped(session, waiting, who)
     out = []
     surveyor_ids = set(session.scalars(surveyors))
     for c in session.scalars(stmt).unique():
@@ -142,12 +144,13 @@ def staff_members(session: Session) -> list[dispatch.StaffMember]:
     return out
 
 
-def run(container: Any, who: Principal, now: datetime) -> RunResult:
-    """Build the batch, dispatch it, apply the assignments. Each assignment is its own transaction."""
+def run(container: Any, who: Principal, now: datetime, event_id: int | None = None) -> RunResult:
+    """Build the batch (all visible waiting work, or one event's), dispatch it, apply the assignments. Each
+    assignment is its own transaction."""
     if not who.can(Perm.CLAIM_DISPATCH):
         raise Forbidden("只有调度/大灾指挥可以派单", "Only a dispatcher may dispatch")
     with container.uow() as uow:
-        items = work_items(uow.session, who)
+        items = work_items(uow.session, who, event_id)
         staff = staff_members(uow.session)
     res = RunResult(items=len(items), staff=len(staff))
     for a in dispatch.dispatch(items, staff, now):

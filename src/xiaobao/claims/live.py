@@ -297,7 +297,7 @@ async def run_dispatch(
     """Run the dispatch engine (Perm.CLAIM_DISPATCH) from the command page."""
     events.get_event(uow.session, who, event_id)
     uow.rollback()
-    res = await run_in_threadpool(dispatching.run, container, who, container.clock.now())
+    res = await run_in_threadpool(dispatching.run, container, who, container.clock.now(), event_id)
     if _wants_json(request):
         return JSONResponse(
             {
