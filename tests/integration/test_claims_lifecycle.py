@@ -576,7 +576,8 @@ def test_dispatch_engine_assigns_waiting_work_through_the_services(container: Co
     assert only_event.items == 2 and {a["case_id"] for a in only_event.assigned} == {qz.id, big.id}
     res = dispatching.run(container, cw.p("fj_commander"), T0)
     got = {a["case_id"]: a["user_id"] for a in only_event.assigned + res.assigned}
-    assert res.items == 1 and not res.skipped and not only_event.skipped
+    # the second run offers the held work too (items == 3) but keeps it with its online holders
+    assert res.items == 3 and len(res.assigned) == 1 and not res.skipped and not only_event.skipped
     assert got == {
         qz.id: cw.users["qz_claims_op"].id,  # local operator of Quanzhou
         xm.id: cw.users["sz_claims_op"].id,  # the Suzhou factory serves Xiamen
@@ -589,3 +590,35 @@ def test_dispatch_engine_assigns_waiting_work_through_the_services(container: Co
         assert ev.text is not None and "dispatch" in ev.text
     # nothing left to dispatch: a second run assigns nothing
     assert dispatching.run(container, cw.p("fj_commander"), T0).assigned == []
+    # the Quanzhou operator signs off: the first contact they held is released and goes to someone online
+    with container.uow() as uow:
+        staff.upsert_staff(
+            uow,
+            cw.p("fj_commander"),
+            StaffUpsert(
+                username="qz_claims_op2",
+                kind="operator",
+                skills=["motor", "property"],
+                authority_limit=Decimal("10000"),
+                allowed_regions=["3505"],
+                shifts=[("07:00", "19:00")],
+                capacity=10,
+                online=True,
+            ),
+            T0,
+        )
+    with container.uow() as uow:
+        staff.set_online(uow, cw.p("qz_claims_op"), False, T0)
+    again = dispatching.run(container, cw.p("fj_commander"), T0)
+    moved = {a["case_id"]: a["user_id"] for a in again.assigned}
+    assert set(moved) == {qz.id}  # the others' holders are still online
+    assert moved[qz.id] == cw.users["qz_claims_op2"].id
+    with container.uow() as uow:
+        c = uow.session.get(ClaimCase, qz.id)
+        assert c is not None and c.assigned_user_id == moved[qz.id]
+        ev = uow.session.scalars(
+            select(ClaimEvent)
+            .where(ClaimEvent.case_id == qz.id, ClaimEvent.kind == "assign")
+            .order_by(ClaimEvent.id)
+        ).all()[-1]
+        assert ev.text is not None and "offline" in ev.text

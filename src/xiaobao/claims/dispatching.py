@@ -5,8 +5,9 @@ first contact for unassigned reported cases; on-site survey for collected cases 
 and not yet with a surveyor; remote assessment for unassigned fast-track cases — and every staff profile becomes
 a `StaffMember` (kinds from the profile kind, skills, authority limit, regions = allowed regions + the factory's
 regions + the regions of the events the factory works, or the home org's region when none is recorded; shifts,
-capacity, current load, online, remote = factory staff, position = home district seat). The engine's assignments
-are applied through `services.act(ASSIGN)` one by one (so each is checked, versioned, audited and on the
+capacity, current load, online, remote = factory staff, position = home district seat). Work a staff member
+already holds stays with them unless they went offline or off shift: then the engine releases it and dispatches it
+again (`dispatch.reassign_offline`). The engine's assignments are applied through `services.act(ASSIGN)` one by one (so each is checked, versioned, audited and on the
 timeline with the engine's reason); a case changed meanwhile is skipped and reported."""
 
 from __future__ import annotations
@@ -42,8 +43,23 @@ class RunResult:
     skipped: list[dict[str, Any]] = field(default_factory=list)
 
 
-def work_items(session: Session, who: Principal, event_id: int | None = None) -> list[dispatch.WorkItem]:
-    """Waiting work the dispatcher may see; only one catastrophe event's cases when `event_id` is given."""
+@dataclass
+class Batch:
+    """One dispatch batch: waiting work (unassigned, or held by a staff member) and who holds what."""
+
+    items: list[dispatch.WorkItem]
+    held: dict[int, int]  # case id -> the staff member's user id, for work already assigned
+
+
+def work_items(
+    session: Session, who: Principal, event_id: int | None = None, staff_ids: set[int] | None = None
+) -> Batch:
+    """Waiting work the dispatcher may see (only one catastrophe event's cases when `event_id` is given).
+
+    Work already assigned to someone in `staff_ids` (people with a staff profile) is included and listed in
+    `held`, so that the engine can release and re-dispatch it when that person went offline or off shift; work
+    held by anyone else (a manual assignment to a user without a staff profile) is left alone."""
+    staff_ids = staff_ids or set()
     surveyors = select(UserRole.user_id).where(UserRole.role == "surveyor")
     waiting = select(ClaimCase).where(
         ClaimCase.status.in_([Status.REPORTED.value, Status.INFO_COLLECTED.value])
@@ -52,18 +68,24 @@ def work_items(session: Session, who: Principal, event_id: int | None = None) ->
         waiting = waiting.where(ClaimCase.event_id == event_id)
     stmt = services.scoped(session, waiting, who)
     out = []
+    held: dict[int, int] = {}
     surveyor_ids = set(session.scalars(surveyors))
     for c in session.scalars(stmt).unique():
         kind = None
-        if c.status == Status.REPORTED and c.assigned_user_id is None:
+        holder = c.assigned_user_id
+        if c.status == Status.REPORTED:
             kind, due = dispatch.CONTACT, c.contact_due
         elif c.status == Status.INFO_COLLECTED and c.surveyed_at is None:
-            if c.fast_track and c.assigned_user_id is None:
+            if c.fast_track:
                 kind, due = dispatch.REMOTE_ASSESSMENT, c.survey_due
-            elif not c.fast_track and c.assigned_user_id not in surveyor_ids:
+            else:
                 kind, due = dispatch.ONSITE_SURVEY, c.survey_due
-        if kind is None:
+                if holder is not None and holder not in surveyor_ids:
+                    holder = None  # the operator who collected the information: the survey still waits
+        if kind is None or (holder is not None and holder not in staff_ids):
             continue
+        if holder is not None:
+            held[c.id] = holder
         out.append(
             dispatch.WorkItem(
                 id=c.id,
@@ -80,7 +102,7 @@ def work_items(session: Session, who: Principal, event_id: int | None = None) ->
                 rescue=c.rescue_needed or c.people_at_risk > 0,
             )
         )
-    return out
+    return Batch(out, held)
 
 
 def _org_region(org: Org) -> str:
@@ -150,10 +172,11 @@ def run(container: Any, who: Principal, now: datetime, event_id: int | None = No
     if not who.can(Perm.CLAIM_DISPATCH):
         raise Forbidden("只有调度/大灾指挥可以派单", "Only a dispatcher may dispatch")
     with container.uow() as uow:
-        items = work_items(uow.session, who, event_id)
         staff = staff_members(uow.session)
-    res = RunResult(items=len(items), staff=len(staff))
-    for a in dispatch.dispatch(items, staff, now):
+        batch = work_items(uow.session, who, event_id, {m.id for m in staff if isinstance(m.id, int)})
+    res = RunResult(items=len(batch.items), staff=len(staff))
+    # work held by someone who went offline or off shift is released and dispatched again with the rest
+    for a in dispatch.reassign_offline(batch.held, batch.items, staff, now).assignments:
         uow2: UnitOfWork
         with container.uow() as uow2:
             try:
