@@ -48,7 +48,8 @@ class Batch:
     """One dispatch batch: waiting work (unassigned, or held by a staff member) and who holds what."""
 
     items: list[dispatch.WorkItem]
-    held: dict[int, int]  # case id -> the staff member's user id, for work already assigned
+    # case id -> the staff member's user id, for work already assigned
+    held: dict[dispatch.ItemId, dispatch.StaffId]
 
 
 def work_items(
@@ -68,7 +69,7 @@ def work_items(
         waiting = waiting.where(ClaimCase.event_id == event_id)
     stmt = services.scoped(session, waiting, who)
     out = []
-    held: dict[int, int] = {}
+    held: dict[dispatch.ItemId, dispatch.StaffId] = {}
     surveyor_ids = set(session.scalars(surveyors))
     for c in session.scalars(stmt).unique():
         kind = None
