@@ -348,12 +348,17 @@ TRICKY_RULES = [
     _rule("TX-009", {"regex": [r"(?:第[一二三]|前三)名?"], "terms": ["第一"]}, exceptions=["第一(?=年)"]),
     _rule("TX-010", {"require": ["犹豫期", "冷静期"]}, applies_to=["terms"], product_lines=["health"]),
     _rule("TX-011", {"regex": [r"a+b", r"(ab)*c", r"x{2,}y", r"(?s:.)保"]}),
+    _rule(
+        "TX-012", {"regex": [r"(收益|回报)率?[^，。]{0,3}\d+(\.\d+)?%", r"(退保|停交)(可达)?(\d{2,}|十)倍"]}
+    ),
+    _rule("TX-013", {"near": {"a": ["收益", "退保"], "b": ["%", "倍", "收益率"], "within": 4}}),
 ]
 
 FRAGMENTS = [
     *"本产品 保本 保本保息 本金 安全 最好 最好的 最高 最高保额 保额 第一 第一年 第一名 前三 NO.1 no1 收益率5% 回报回报8%"
     " 银行 发行 稳赚 稳赚不赔 不 非 没有 并非 严禁 ， 。 ； 的 产品 保险 保付付 abc aab xxy 犹豫期 风险 全国领先 行业第一"
-    " 存款 比银行定期高 退保 重新买 承保 投保 赔付 公司 最强 好的 免费 赠送 意外险 预期收益率3.5% 每年分红6% 仅剩3天".split(),
+    " 存款 比银行定期高 退保 重新买 承保 投保 赔付 公司 最强 好的 免费 赠送 意外险 预期收益率3.5% 每年分红6% 仅剩3天"
+    " 5 ５ ٣ 12 可达 倍 % 十 停交 收益率".split(),
     "\n",
     "\r\n",
     " ",
@@ -419,6 +424,37 @@ def test_engine_matches_the_reference_on_many_seeded_texts(checker: Checker, all
         _assert_same(checker, all_rules, "".join(parts), MATERIAL_TYPES[n % 4], "health" if n % 3 else None)
 
 
+def test_array_paths_match_the_reference(
+    checker: Checker, all_rules: list[Rule], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Big texts filter windows, near pairs and digit positions on numpy arrays; force those paths on
+    small texts (thresholds 0) and compare with the reference again."""
+    import random
+
+    from xiaobao.review import engine
+
+    monkeypatch.setattr(engine, "_NUMPY_FROM", 0)
+    monkeypatch.setattr(engine, "_DIGIT_FILTER_FROM", 0)
+    rnd = random.Random(4)
+    for n in range(400):
+        parts = [
+            rnd.choice(FRAGMENTS) if rnd.random() < 0.6 else "".join(rnd.choices(FILLER, k=3))
+            for _ in range(rnd.randint(0, 60))
+        ]
+        _assert_same(checker, all_rules, "".join(parts), MATERIAL_TYPES[n % 4], "health" if n % 3 else None)
+    examples = [ex for r in load_rules() for ex in (*r.positive, *r.negative)]
+    _assert_same(checker, all_rules, "\n".join(examples), "marketing")
+
+
+def test_digit_table_is_the_regex_engines() -> None:
+    from xiaobao.review.engine import _decimal_digits
+
+    table = _decimal_digits()
+    assert {c for c in range(0x110000) if table[c]} == {
+        c for c in range(0x110000) if not 0xD800 <= c < 0xE000 and re.match(r"\d", chr(c))
+    }
+
+
 def test_windowed_regex_sees_the_end_of_the_text_like_finditer(
     checker: Checker, all_rules: list[Rule]
 ) -> None:
@@ -433,20 +469,56 @@ def test_regex_anchors_and_reach_are_found() -> None:
     from xiaobao.review.engine import _analyse
 
     p = _analyse(re.compile(r"(预期|固定)(年化)?(收益|回报)率?[^，。]{0,6}\d+"), want_anchors=True)
-    assert p.anchor_sets == ((("预期", 0, 0), ("固定", 0, 0)), (("收益", 2, 4), ("回报", 2, 4)))
+    # literals and optional literals combine into longer (rarer) strings; 预期收益率 is left out, since where
+    # it occurs 预期收益 does too; the set (收益|回报) is dropped because 预期收益 ... all contain one of it
+    assert p.anchor_sets == (
+        tuple(
+            (s, 0, 0)
+            for s in [
+                "预期收益",
+                "预期回报",
+                "预期年化收益",
+                "预期年化回报",
+                "固定收益",
+                "固定回报",
+                "固定年化收益",
+                "固定年化回报",
+            ]
+        ),
+    )
     assert p.max_width is None and p.reach is None
+    assert p.digit == (4, 13)  # the first digit of \d+ comes after 4 to 13 characters
     q = _analyse(re.compile(r"最高(?=(可?[赔给]付|保额))"), want_anchors=True)
     assert (q.max_width, q.reach) == (2, 5)
     assert q.anchor_sets == ((("最高", 0, 0),),)
     r = _analyse(re.compile(r"(比|高于)(银行)?(存款|定期)"), want_anchors=True)
-    # 比 alone would be reported everywhere: one-character sets only when nothing better exists
-    assert r.anchor_sets == ((("存款", 1, 4), ("定期", 1, 4)),)
+    # 比 alone would be reported everywhere: it only counts as part of a longer string
+    assert {s for s, _, _ in r.anchor_sets[0]} == {
+        "比存款",
+        "比定期",
+        "比银行存款",
+        "比银行定期",
+        "高于存款",
+        "高于定期",
+        "高于银行存款",
+        "高于银行定期",
+    }
+    assert len(r.anchor_sets) == 1
     s = _analyse(re.compile(r"(你的|老的?)(保单|产品)[^，]{0,4}(白买|过时)"), want_anchors=True)
-    assert s.anchor_sets == ((("保单", 1, 2), ("产品", 1, 2)), (("白买", 3, 8), ("过时", 3, 8)))
+    assert s.anchor_sets == (
+        tuple((x, 0, 0) for x in ["你的保单", "你的产品", "老保单", "老产品", "老的保单", "老的产品"]),
+        (("白买", 3, 8), ("过时", 3, 8)),
+    )
     assert _analyse(re.compile(r"退(保|掉)了"), want_anchors=True).anchor_sets[0] == (
         ("退保了", 0, 0),
         ("退掉了", 0, 0),
     )
+    # an alternative that is not all literals still gives how its matches begin (最具)
+    t = _analyse(re.compile(r"最(权威|专业|具[一-龥]{1,3})"), want_anchors=True)
+    assert t.anchor_sets == ((("最权威", 0, 0), ("最专业", 0, 0), ("最具", 0, 0)),)
+    # only one-character literals, and sre finds the first character quickly by itself: no anchors
+    assert _analyse(re.compile(r"送\s*\d+万"), want_anchors=True).anchor_sets == ()
+    assert _analyse(re.compile(r"(?a)保费\d+"), want_anchors=True).digit is None  # ASCII digits only
     # no anchor: empty matches possible, or no literal at a bounded offset
     assert _analyse(re.compile(r"(银行)?"), want_anchors=True).anchor_sets == ()
     assert _analyse(re.compile(r"[^，]*安全"), want_anchors=True).anchor_sets == ()

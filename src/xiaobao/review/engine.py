@@ -22,12 +22,19 @@ How it is made fast (the bench, bench/review_speed.py, reviews 10 MB with 1,000 
 
 * One Aho-Corasick automaton holds every literal the rules need: terms, near terms, and for each regex up to
   two "anchor sets", sets of literals one of which every match must contain at a known range of offsets
-  from the match start (found by walking the parsed pattern: literals, alternations and small character
-  sets of literals, case variants under IGNORECASE). One pass over the text finds them all. Per text, each
-  regex then uses the anchor set whose literals occur least: it cannot match at all if a set never occurs,
-  and otherwise runs only in the windows where a match can start, which reproduces finditer exactly (see
-  `_regex_matches`); when the windows are dense, one whole-text finditer is cheaper and is used instead.
-  Regexes without anchors (those that can match empty, or start with an unbounded part) run over the whole
+  from the match start (found by walking the parsed pattern: literals, alternations, small character sets of
+  literals and optional parts, combined into the longest strings that stay few, e.g. 比银行存款 for
+  (比|高于)(银行)?(存款|定期), or how the matches of a part begin, e.g. 最具 for 最(权威|具[一-龥]{1,3});
+  case variants under IGNORECASE). A second set is only kept when it says more than the first. One pass over
+  the text finds them all. A regex cannot match at all if one of its sets never occurs. Otherwise the set
+  whose literals occur least gives the windows where a match can start, and only the windows that also meet
+  a window of the other set (and, for patterns with a mandatory `\\d` at a bounded offset, that have a
+  decimal digit there; the digit positions come from one table look-up per text) are searched, which
+  reproduces finditer exactly (see `_regex_matches`). With many occurrences those window intersections are
+  computed on numpy arrays. When the windows are still dense, one whole-text finditer is cheaper and is used
+  instead (the cost of a scan is judged as sre does: a literal prefix or a set of first characters is skipped
+  to quickly). Regexes without anchors (those that can match empty, start with an unbounded part, or have
+  only single characters to anchor on while sre finds their first character by itself) run over the whole
   text.
 * Each literal's occurrences are grouped in the pass and its actions applied to all of them at once.
 * Exceptions are evaluated lazily, only for a candidate hit, and only in a window around it whose size comes
@@ -37,7 +44,8 @@ How it is made fast (the bench, bench/review_speed.py, reviews 10 MB with 1,000 
 * jieba splits text into runs of Han/alphanumeric characters and segments each run on its own, so the word
   boundaries around a hit are those of the run that contains it: only that run is segmented (once per run),
   never the whole text. This gives exactly the boundaries of whole-text segmentation.
-* Near pairs are found with a binary search over the `b` occurrences (sorted by end) instead of all pairs.
+* Near pairs are found with a binary search over the `b` occurrences (sorted by end) instead of all pairs;
+  with many occurrences, the `a` occurrences without any `b` close enough are dropped first, on arrays.
 * Hits are plain tuples that sort into the output order; Finding objects are built only for what survives
   deduplication.
 
@@ -49,7 +57,9 @@ from __future__ import annotations
 
 import _sre  # type: ignore[import-not-found,unused-ignore]
 import bisect
+import contextlib
 import re
+import re._compiler as sre_compiler  # type: ignore[import-not-found,unused-ignore]
 import re._constants as sre_c  # type: ignore[import-not-found,unused-ignore]
 import re._parser as sre_parse  # type: ignore[import-not-found,unused-ignore]
 from collections import defaultdict
@@ -60,6 +70,7 @@ from pathlib import Path
 from typing import Any
 
 import ahocorasick
+import numpy as np
 
 from xiaobao.review.context import CLAUSE_END, negated
 from xiaobao.review.rules import MATERIAL_TYPES, Rule, load_rules
@@ -191,7 +202,7 @@ def _fold_max(values: Iterable[int | None]) -> int | None:
     return out
 
 
-_MAX_ALTERNATIVES = 32  # literal strings one item may stand for (more would flood the automaton)
+_MAX_ALTERNATIVES = 64  # literal strings one item may stand for (more would flood the automaton)
 _I = sre_c.SRE_FLAG_IGNORECASE
 
 
@@ -220,7 +231,40 @@ def _sequence_strings(items: list[tuple[Any, Any]], icase: bool) -> list[str] | 
         if more is None or len(out) * len(more) > _MAX_ALTERNATIVES:
             return None
         out = [x + y for x in out for y in more]
-    return out if items else None
+    return out
+
+
+def _prefixes(op: Any, av: Any, icase: bool) -> list[str] | None:
+    """Literal strings one of which every match of the item starts with (the whole match when the item is
+    all literals, else only its beginning), e.g. 具 for 具[一-龥]{1,3}; may hold ""."""
+    alts = _alternatives(op, av, icase)
+    if alts is not None:
+        return alts
+    if op == sre_c.SUBPATTERN:
+        inner = (icase or bool(av[1] & _I)) and not av[2] & _I
+        return _leading(_items(av[-1]), inner)
+    if op == sre_c.BRANCH:
+        out: list[str] = []
+        for alt in av[1]:
+            out += _leading(_items(alt), icase)
+        return out if len(out) <= _MAX_ALTERNATIVES else None
+    return None
+
+
+def _leading(items: list[tuple[Any, Any]], icase: bool) -> list[str]:
+    """Literal strings one of which every match of the sequence starts with ([""]: nothing known)."""
+    out = [""]
+    for op, av in items:
+        more = _alternatives(op, av, icase)
+        whole = more is not None
+        if more is None:
+            more = _prefixes(op, av, icase)
+        if more is None or len(out) * len(more) > _MAX_ALTERNATIVES:
+            break
+        out = [x + y for x in out for y in more]
+        if not whole:
+            break
+    return out
 
 
 def _alternatives(op: Any, av: Any, icase: bool) -> list[str] | None:
@@ -250,7 +294,22 @@ def _alternatives(op: Any, av: Any, icase: bool) -> list[str] | None:
                 return None
             out += strings
         return out if len(out) <= _MAX_ALTERNATIVES else None
+    if op in (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT) and av[1] == 1:  # x? (greedy or lazy): "" or x
+        body = _sequence_strings(_items(av[2]), icase)
+        if body is None:
+            return None
+        return ([""] if av[0] == 0 else []) + body
     return None
+
+
+def _minimal(strings: list[str]) -> list[str]:
+    """The strings without those that extend another one of them: where 预期收益率 occurs, 预期收益 occurs at
+    the same position, so the shorter one alone gives the same windows."""
+    kept: set[str] = set()
+    for s in sorted(set(strings), key=len):
+        if not any(s[:k] in kept for k in range(1, len(s))):
+            kept.add(s)
+    return [s for s in dict.fromkeys(strings) if s in kept]
 
 
 Anchor = tuple[str, int, int]  # a literal and the range of its offset from the match start
@@ -288,11 +347,17 @@ def _anchor_sets(items: list[tuple[Any, Any]], icase: bool, limit: int = 2) -> l
             j = k + 1
             while j < len(items):
                 more = _alternatives(items[j][0], items[j][1], icase)
-                if more is None or len(alts) * len(more) > _MAX_ALTERNATIVES:
+                if more is None:  # not all literals: extend by how its matches begin, and stop there
+                    more = _prefixes(items[j][0], items[j][1], icase)
+                    if more is not None and len(alts) * len(more) <= _MAX_ALTERNATIVES:
+                        alts = [x + y for x in alts for y in more]
+                    break
+                if len(alts) * len(more) > _MAX_ALTERNATIVES:
                     break
                 alts = [x + y for x in alts for y in more]
                 j += 1
-            candidate = [(s, lo, hi) for s in alts]
+            # an item that may match nothing (x?) is no anchor by itself: a match need not contain it
+            candidate = None if "" in alts else [(s, lo, hi) for s in _minimal(alts)]
         elif op == sre_c.SUBPATTERN:
             inner_icase = (icase or bool(av[1] & _I)) and not av[2] & _I
             inner = _anchor_sets(_items(av[-1]), inner_icase, 1)
@@ -312,7 +377,17 @@ def _anchor_sets(items: list[tuple[Any, Any]], icase: bool, limit: int = 2) -> l
     # Every literal of every set is one more thing the automaton reports: sets with one-character literals
     # (的, 保, 元 ...) occur everywhere, so they are only used when nothing better exists.
     good = [c for c in ranked if min(len(s) for s, _, _ in c) >= 2]
-    return good[:limit] if good else ranked[:1]
+    if not good:
+        return ranked[:1]
+    # a further set is worth its automaton hits only if it says more than the first: not when each literal
+    # of the first contains one of its literals anyway (存款 in 比存款 of (比|高于)(银行)?(存款|定期))
+    out = [good[0]]
+    for c in good[1:]:
+        if len(out) == limit:
+            break
+        if not all(any(t in s for t, _, _ in c) for s, _, _ in good[0]):
+            out.append(c)
+    return out
 
 
 @dataclass(frozen=True)
@@ -324,33 +399,68 @@ class _Pattern:
     reach: int | None
     anchor_sets: tuple[tuple[Anchor, ...], ...] = ()  # none: run finditer over the whole text
     scan_ns: int = 300  # rough cost of a whole-text scan per character (see _WINDOW_NS)
+    digit: tuple[int, int] | None = None  # every match has a decimal digit (\d) at an offset in this range
 
 
 def _analyse(pattern: re.Pattern[str], *, want_anchors: bool) -> _Pattern:
     return _Pattern(pattern, *_analysis(pattern.pattern, pattern.flags, want_anchors))
 
 
+_DIGIT = (sre_c.IN, [(sre_c.CATEGORY, sre_c.CATEGORY_DIGIT)])  # \d, parsed
+
+
+def _digit_offset(items: list[tuple[Any, Any]]) -> tuple[int, int] | None:
+    """The offset range (from the match start) of a decimal digit every match holds: a `\\d`, or the first
+    character of `\\d+` / `\\d{2,}`, in the sequence or a group of it, before anything unbounded."""
+    lo, hi = 0, 0
+    for op, av in items:
+        if (op, av) == _DIGIT or (op in _REPEATS and av[0] >= 1 and av[2] == [_DIGIT]):
+            return lo, hi
+        if op == sre_c.SUBPATTERN and not av[1] & re.ASCII:
+            inner = _digit_offset(_items(av[-1]))
+            if inner is not None:
+                return lo + inner[0], hi + inner[1]
+        a, b, _r = _extent([(op, av)])
+        if b is None:
+            return None
+        lo, hi = lo + a, hi + b
+    return None
+
+
 @lru_cache(maxsize=8192)
 def _analysis(
     source: str, flags: int, want_anchors: bool
-) -> tuple[int | None, int | None, tuple[tuple[Anchor, ...], ...], int]:
-    """(max width, reach, anchor sets, scan cost) of a pattern; cached by source, so that rebuilding a
-    Checker after a rule edit only analyses the changed patterns."""
+) -> tuple[int | None, int | None, tuple[tuple[Anchor, ...], ...], int, tuple[int, int] | None]:
+    """(max width, reach, anchor sets, scan cost, digit offsets) of a pattern; cached by source, so that
+    rebuilding a Checker after a rule edit only analyses the changed patterns."""
     try:
-        items = _plain(sre_parse.parse(source, flags))
+        parsed = sre_parse.parse(source, flags)
+        items = _plain(parsed)
         min_w, max_w, reach = _extent(items)
     except Exception:  # an analysis failure only costs speed  # noqa: BLE001
-        return None, None, (), 300
+        return None, None, (), 300, None
     anchor_sets: tuple[tuple[Anchor, ...], ...] = ()
     icase = bool(flags & re.IGNORECASE)
+    digit = None
     if want_anchors and min_w > 0:
         anchor_sets = tuple(tuple(c) for c in _anchor_sets(items, icase))
+        if not flags & re.ASCII and "\\d" in source:  # any Unicode decimal digit (see _decimal_digits)
+            digit = _digit_offset(items)
+    # how sre scans for a match start (re._compiler._compile_info): a literal prefix is searched for
+    # directly, a set of first characters is checked per position, anything else is tried everywhere
     scan_ns = 300
-    if items and items[0][0] == sre_c.LITERAL and not icase:
-        scan_ns = 3  # a literal prefix: sre searches for it directly
-    elif items and _alternatives(items[0][0], items[0][1], icase) is not None:
-        scan_ns = 30  # a set of possible first characters, checked at each position
-    return max_w, reach, anchor_sets, scan_ns
+    with contextlib.suppress(Exception):  # only speed depends on it
+        state_flags = parsed.state.flags
+        if min_w > 0 and not (state_flags & re.IGNORECASE and state_flags & re.LOCALE):
+            if sre_compiler._get_literal_prefix(parsed, state_flags)[0]:
+                scan_ns = 3
+            elif sre_compiler._get_charset_prefix(parsed, state_flags):
+                scan_ns = 10
+    if anchor_sets and min(len(a) for a, _lo, _hi in anchor_sets[0]) == 1 and scan_ns <= 3:
+        # single characters to anchor on, which occur everywhere, while sre itself searches for the literal
+        # prefix: one whole-text scan is quick
+        anchor_sets = ()
+    return max_w, reach, anchor_sets, scan_ns, digit
 
 
 # ---------------------------------------------------------------- the checker
@@ -363,12 +473,12 @@ _TERM, _NEAR_A, _NEAR_B, _ANCHOR = range(4)
 # a few microseconds of Python; a whole-text scan costs `scan_ns` per character, depending on how the
 # pattern starts (a literal prefix is searched fast, a set of first characters is checked per position,
 # anything else is tried at every position). Both give the same matches; only the speed differs.
-_WINDOW_NS = 3000
+_WINDOW_NS = 1000
 
 
 class Checker:
-    """Construction analyses the rules' regexes and builds one automaton: 140–210 ms of CPU for 1,000 rules
-    the first time, a few ms to rebuild after a rule edit (the regex analysis is cached by pattern source).
+    """Construction analyses the rules' regexes and builds one automaton: 0.3–0.5 s of CPU for 1,000 rules
+    the first time, tens of ms to rebuild after a rule edit (the regex analysis is cached by pattern source).
     A Checker is immutable apart from a small cache of per-material-type tables, so threads can share it."""
 
     def __init__(self, rules: Iterable[Rule]) -> None:
@@ -458,8 +568,9 @@ class Checker:
         # hits as (start, start - end, rank of the rule id, end, rule index): sorting them is the output order
         hits: list[tuple[int, int, int, int, int]] = []
         add = hits.append
-        near_a: defaultdict[int, list[tuple[int, int]]] = defaultdict(list)  # (start, end)
-        near_b: defaultdict[int, list[tuple[int, int]]] = defaultdict(list)  # (end, start): sorts like a scan
+        # near terms per rule: (end indexes, length) per literal
+        near_a: defaultdict[int, list[tuple[list[int], int]]] = defaultdict(list)
+        near_b: defaultdict[int, list[tuple[list[int], int]]] = defaultdict(list)
         anchor_count: defaultdict[int, int] = defaultdict(int)  # anchor set -> occurrences of its literals
         anchor_hits: list[tuple[int, list[int], int, int, int]] = []  # (anchor set, ends, length, lo, hi)
 
@@ -475,7 +586,6 @@ class Checker:
             if acts is None:
                 continue
             n = key_len[kid]
-            spans: list[tuple[int, int]] | None = None
             for kind, i, lo, hi in acts:
                 if kind == _TERM:
                     r = rank[i]
@@ -486,40 +596,42 @@ class Checker:
                     anchor_count[i] += len(ends)
                     anchor_hits.append((i, ends, n, lo, hi))
                 elif kind == _NEAR_A:  # kept or not is asked only once a `b` is close enough
-                    if spans is None:
-                        spans = [(e + 1 - n, e + 1) for e in ends]
-                    near_a[i].extend(spans)
+                    near_a[i].append((ends, n))
                 else:
-                    near_b[i].extend([(e + 1, e + 1 - n) for e in ends])
-        for i, a_spans in near_a.items():
+                    near_b[i].append((ends, n))
+        for i, a_hits in near_a.items():
             if i in near_b:
-                b_spans = near_b[i]
-                b_spans.sort()  # the order of a scan: by end, longest first
-                self._near(text, rules[i], rank[i], i, a_spans, b_spans, keep, add)
-        # Regexes: per regex, the anchor set whose literals occur least in this text gives the windows. A
-        # regex with an anchor set that does not occur at all cannot match.
-        chosen: set[int] = set()  # anchor sets
-        for slot in {self._aset_slot[aset] for aset in anchor_count}:
-            counts = [anchor_count.get(aset, 0) for aset in self._slot_asets[slot]]
-            if min(counts) > 0:
-                chosen.add(self._slot_asets[slot][counts.index(min(counts))])
-        windows: defaultdict[int, list[Any]] = defaultdict(list)  # anchor set -> positions or ranges
+                self._near(text, rules[i], rank[i], i, a_hits, near_b[i], keep, add, run.arrays)
+        # Regexes: a regex with an anchor set that does not occur at all cannot match. Otherwise the anchor
+        # set whose literals occur least gives the windows where a match can start, and those are kept only
+        # where the regex's other anchor set allows a match start too (every match holds both).
+        by_set: defaultdict[int, list[tuple[list[int], int, int, int]]] = defaultdict(list)
         for aset, ends, n, lo, hi in anchor_hits:
-            if aset not in chosen:
-                continue
-            if self._aset_point[aset]:  # a match can start only at start - lo (clamped when used)
-                windows[aset].extend([e + 1 - n - lo for e in ends])
-            else:  # matches can start in [start - hi, start - lo]
-                windows[aset].extend([(e + 1 - n - hi, e + 1 - n - lo) for e in ends])
+            by_set[aset].append((ends, n, lo, hi))
         n_text = len(text)
-        for aset, wins in windows.items():
-            slot = self._aset_slot[aset]
+        slot_asets, aset_point = self._slot_asets, self._aset_point
+        for slot in sorted({self._aset_slot[aset] for aset in anchor_count}):
+            asets = slot_asets[slot]
+            counts = [anchor_count.get(aset, 0) for aset in asets]
+            if min(counts) == 0:
+                continue
+            base = asets[counts.index(min(counts))]
+            point = aset_point[base]
+            others = [by_set[a] for a in asets if a != base]
+            if others and sum(counts) > _NUMPY_FROM:
+                wins = _windows_numpy(by_set[base], others, point, run.arrays)
+            else:
+                wins = _windows(by_set[base], others, point)
             i, pattern = self._slots[slot]
+            if pattern.digit is not None and len(wins) >= _DIGIT_FILTER_FROM:
+                wins = _digit_windows(wins, point, run.digits(), pattern.digit)
+            if not wins:
+                continue
             r = rank[i]
             if len(wins) * _WINDOW_NS > n_text * pattern.scan_ns:  # dense: one scan is cheaper
                 matches: Iterable[tuple[int, int]] = (m.span() for m in pattern.regex.finditer(text))
             else:
-                matches = _regex_matches(text, pattern, wins, self._aset_point[aset])
+                matches = _regex_matches(text, pattern, wins, point)
             for s, e in matches:
                 if e > s and keep(i, s, e, False):
                     add((s, s - e, r, e, i))
@@ -543,27 +655,45 @@ class Checker:
         rule: Rule,
         r: int,
         i: int,
-        a_spans: list[tuple[int, int]],
-        b_spans: list[tuple[int, int]],
+        a_hits: list[tuple[list[int], int]],
+        b_hits: list[tuple[list[int], int]],
         keep: Any,
         add: Any,
+        arrays: dict[int, Any],
     ) -> None:
         """For each kept `a` occurrence, the first qualifying `b` occurrence in automaton order (by end, then
-        longest first; `b_spans` are sorted (end, start) pairs). Only `b` occurrences whose end lies in
-        [s1 - within, e1 + within + longest b] can be within `within` characters, so a binary search over
-        their ends bounds the candidates. Whether an `a` occurrence is kept (negation, exceptions, word
-        boundaries) is only asked once a `b` qualifies: the answer does not depend on `b`, and most `a`
-        occurrences have none."""
+        longest first). Only `b` occurrences whose end lies in [s1 - within, e1 + within + longest b] can be
+        within `within` characters, so a binary search over their ends bounds the candidates (with many
+        occurrences, the `a` occurrences without any such `b` are dropped first, on arrays). Whether an `a`
+        occurrence is kept (negation, exceptions, word boundaries) is only asked once a `b` qualifies: the
+        answer does not depend on `b`, and most `a` occurrences have none."""
         assert rule.near is not None
         within = rule.near.within
         longest_b = max(len(t) for t in rule.near.b)
-        ends = [e for e, _s in b_spans]
-        nb = len(b_spans)
+        count = sum(len(ends) for ends, _n in a_hits) + sum(len(ends) for ends, _n in b_hits)
+        a_spans: Iterable[tuple[int, int]]
+        if count > _NUMPY_FROM:
+            b_end = np.concatenate([_array(arrays, ends) for ends, _n in b_hits])
+            b_start = np.concatenate([_array(arrays, ends) - n for ends, n in b_hits])
+            order = np.lexsort((b_start, b_end))  # by end, then start: the order of a scan
+            b_end, b_start = b_end[order], b_start[order]
+            a_end = np.concatenate([_array(arrays, ends) for ends, _n in a_hits])
+            a_start = np.concatenate([_array(arrays, ends) - n for ends, n in a_hits])
+            first = np.searchsorted(b_end, a_start - within)
+            has = first < len(b_end)
+            has[has] = b_end[first[has]] <= (a_end + within + longest_b)[has]
+            a_spans = zip(a_start[has].tolist(), a_end[has].tolist(), strict=True)
+            ends, starts = b_end.tolist(), b_start.tolist()
+        else:
+            b_spans = sorted((e + 1, e + 1 - n) for b_ends, n in b_hits for e in b_ends)
+            ends, starts = [e for e, _s in b_spans], [s for _e, s in b_spans]
+            a_spans = [(e + 1 - n, e + 1) for a_ends, n in a_hits for e in a_ends]
+        nb = len(ends)
         for s1, e1 in a_spans:
             k = bisect.bisect_left(ends, s1 - within)
             limit = e1 + within + longest_b
             while k < nb and ends[k] <= limit:
-                e2, s2 = b_spans[k]
+                e2, s2 = ends[k], starts[k]
                 k += 1
                 lo = e1 if e1 < e2 else e2
                 hi = s1 if s1 > s2 else s2
@@ -579,18 +709,115 @@ class Checker:
         rules = self.rules
         hits.sort()
         out: list[Finding] = []
-        last_start: dict[int, int] = {}  # rank of a rule id -> start and end of its last finding
-        last_end: dict[int, int] = {}
+        append = out.append
+        # per rank of a rule id: start and end of its last finding (-1: none yet)
+        last_start = [-1] * len(rules)
+        last_end = [-1] * len(rules)
         for s, _neg_len, r, e, i in hits:
-            prev_end = last_end.get(r)
-            if prev_end is not None and (s < prev_end or e == s == last_start[r] == prev_end):
+            prev_end = last_end[r]
+            if s < prev_end or (e == s == prev_end and last_start[r] == prev_end):
                 continue
-            last_start[r], last_end[r] = s, e
+            last_start[r] = s
+            last_end[r] = e
             rule = rules[i]
-            out.append(
+            append(
                 Finding(rule.id, rule.category, rule.severity, s, e, text[s:e], rule.basis, rule.suggestion)
             )
         return out
+
+
+_NUMPY_FROM = 400  # anchor occurrences from which windows are filtered with numpy (below, plain Python)
+
+AnchorHits = list[tuple[list[int], int, int, int]]  # per literal of a set: (end indexes, length, lo, hi)
+
+
+def _windows(base: AnchorHits, others: list[AnchorHits], point: bool) -> list[Any]:
+    """Where a match can start, from the occurrences of the base anchor set: [start - hi, start - lo] (a
+    single position for a point set), kept only where they meet a window of every other set."""
+    wins: list[Any]
+    if point:
+        wins = [e + 1 - n - lo for ends, n, lo, _hi in base for e in ends]
+    else:
+        wins = [(e + 1 - n - hi, e + 1 - n - lo) for ends, n, lo, hi in base for e in ends]
+    for other in others:
+        if not wins:
+            break
+        spans = sorted((e + 1 - n - hi, e + 1 - n - lo) for ends, n, lo, hi in other for e in ends)
+        starts = [a for a, _b in spans]
+        top: list[int] = []
+        m = -1
+        for _a, b in spans:
+            m = b if b > m else m
+            top.append(m)
+        kept: list[Any] = []
+        for w in wins:
+            w_lo, w_hi = (w, w) if point else w
+            k = bisect.bisect_right(starts, w_hi) - 1
+            if k >= 0 and top[k] >= w_lo:
+                kept.append(w)
+        wins = kept
+    return wins
+
+
+def _array(arrays: dict[int, Any], ends: list[int]) -> Any:
+    """The end positions (exclusive) of a literal's occurrences as an array, made once per check (a
+    literal such as 保险 may anchor many regexes): `arrays` maps id(ends) to it while `ends` lives."""
+    arr = arrays.get(id(ends))
+    if arr is None:
+        arr = arrays[id(ends)] = np.array(ends, dtype=np.int64) + 1
+    return arr
+
+
+def _windows_numpy(
+    base: AnchorHits, others: list[AnchorHits], point: bool, arrays: dict[int, Any]
+) -> list[Any]:
+    """_windows for many occurrences: the same windows, computed on arrays."""
+
+    def spans(hits: AnchorHits) -> tuple[Any, Any]:
+        lo_parts, hi_parts = [], []
+        for ends, n, lo, hi in hits:
+            arr = _array(arrays, ends) - n
+            lo_parts.append(arr - hi)
+            hi_parts.append(arr - lo)
+        return np.concatenate(lo_parts), np.concatenate(hi_parts)
+
+    w_lo, w_hi = spans(base)
+    for other in others:
+        o_lo, o_hi = spans(other)
+        order = np.argsort(o_lo, kind="stable")
+        o_lo, top = o_lo[order], np.maximum.accumulate(o_hi[order])
+        k = np.searchsorted(o_lo, w_hi, side="right") - 1
+        meets = (k >= 0) & (top[np.maximum(k, 0)] >= w_lo)
+        w_lo, w_hi = w_lo[meets], w_hi[meets]
+    if point:
+        return w_lo.tolist()  # type: ignore[no-any-return,unused-ignore]
+    return list(zip(w_lo.tolist(), w_hi.tolist(), strict=True))
+
+
+_DIGIT_FILTER_FROM = 32  # windows from which the digit positions are consulted
+
+
+def _digit_windows(wins: list[Any], point: bool, digits: Any, offsets: tuple[int, int]) -> list[Any]:
+    """The windows [a, b] (or positions a = b) in which a match can start given that every match has a
+    decimal digit at an offset in `offsets`: those with a digit in [a + lo, b + hi] (`digits` sorted)."""
+    arr = np.array(wins, dtype=np.int64)
+    if point:
+        a = b = arr
+    else:
+        a, b = arr[:, 0], arr[:, 1]
+    k = np.searchsorted(digits, a + offsets[0])
+    has = k < len(digits)
+    has[has] = digits[k[has]] <= (b + offsets[1])[has]
+    return [w for w, ok in zip(wins, has.tolist(), strict=True) if ok]
+
+
+@lru_cache(maxsize=1)
+def _decimal_digits() -> Any:
+    """A table over all code points: does the regex engine's `\\d` match it (Unicode decimal digits)."""
+    table = np.zeros(0x110000, dtype=np.bool_)
+    every = "".join(map(chr, range(0x110000)))
+    table[[m.start() for m in re.finditer(r"\d", every)]] = True
+    return table
 
 
 def _regex_matches(
@@ -658,6 +885,15 @@ class _Run:
         self._all_exceptions: dict[int, tuple[list[int], list[int]]] = {}
         self._blocks: dict[int, set[int]] = {}  # start of a Han run -> its token boundaries
         self._negated: dict[int, bool] = {}  # start -> context.negated(text, start)
+        self._digits: Any = None
+        self.arrays: dict[int, Any] = {}  # see _array
+
+    def digits(self) -> Any:
+        """The positions of the decimal digits of the text, sorted (a numpy array)."""
+        if self._digits is None:
+            codes = np.frombuffer(self.text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+            self._digits = np.flatnonzero(_decimal_digits()[codes])
+        return self._digits
 
     def keep(self, i: int, start: int, end: int, literal: bool) -> bool:
         """All three filters must pass; the cheapest run first. negated() looks at up to a sentence of
