@@ -513,7 +513,14 @@ def main() -> int:
             log(f"  error: {e}")
         if errors:
             log("  server log (tail):\n" + server.log_tail)
-        log(f"  CPU during API phase: {fmt_cpu(cpu_delta(cpu_box['start'], cpu_box['end']), api_secs)}")
+        api_cpu = cpu_delta(cpu_box["start"], cpu_box["end"])
+        log(f"  CPU during API phase: {fmt_cpu(api_cpu, api_secs)}")
+        if created:
+            # the load-independent figure: what one report costs the server, whatever else runs on the box
+            log(
+                f"  server CPU per report: {1000 * api_cpu['server'] / created:.1f} ms "
+                f"(PostgreSQL {1000 * api_cpu['postgres'] / created:.1f} ms)"
+            )
         sample = api.sample_body or {}
         if sample:
             log(

@@ -18,4 +18,7 @@ XIAOBAO_DATABASE_URL="sqlite:///$tmp/regen.db" .venv/bin/alembic -c "$tmp/alembi
   revision --autogenerate -m initial --rev-id 0001 >/dev/null
 cp "$tmp"/migrations/versions/0001_initial.py migrations/versions/0001_initial.py
 rm -rf "$tmp"
+# the generated file follows the project's lint and format rules like any other
+.venv/bin/ruff check --fix --unsafe-fixes --quiet migrations/versions/0001_initial.py
+.venv/bin/ruff format --quiet migrations/versions/0001_initial.py
 echo "regenerated migrations/versions/0001_initial.py"

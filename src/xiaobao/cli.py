@@ -583,7 +583,9 @@ def claims_import_policies(
             if user is None or not user.active:
                 raise typer.BadParameter(f"unknown or inactive user {as_user!r}", param_hint="--as")
             try:
-                rep = import_policies(uow.session, auth.principal_for(user, ip="cli"), file.name, data, c.clock.now())
+                rep = import_policies(
+                    uow.session, auth.principal_for(user, ip="cli"), file.name, data, c.clock.now()
+                )
             except PolicyFileError as e:
                 console.print(f"[red]{e}[/red]")
                 raise typer.Exit(1) from e
@@ -594,7 +596,9 @@ def claims_import_policies(
     finally:
         if c.engine is not None:
             c.engine.dispose()
-    console.print(f"新增 created {rep.created} · 更新 updated {rep.updated} · 错误行 rows with errors {len(rep.errors)}")
+    console.print(
+        f"新增 created {rep.created} · 更新 updated {rep.updated} · 错误行 rows with errors {len(rep.errors)}"
+    )
     for err in rep.errors:
         for p in err.problems:
             console.print(f"  第 {err.row} 行 row {err.row}: {p.field}: {p.zh} / {p.en}")

@@ -238,5 +238,7 @@ def test_public_reports_are_limited_per_network(client: TestClient, cw: World, c
     r = client.post("/public/claim", data={**PUBLIC, "csrf_token": token, "submission": sub})
     assert r.status_code == 429 and "95500" in r.text
     with container.uow() as uow:
-        n = uow.session.scalar(select(func.count()).select_from(ClaimCase).where(ClaimCase.channel == "mobile"))
+        n = uow.session.scalar(
+            select(func.count()).select_from(ClaimCase).where(ClaimCase.channel == "mobile")
+        )
     assert n == REPORT_LIMIT

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, false, or_, select
+from sqlalchemy import Row, Table, and_, bindparam, false, literal_column, null, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -176,6 +176,16 @@ def normalise_plate(value: str | None) -> str | None:
     return v or None
 
 
+@dataclass(frozen=True)
+class EventRef:
+    """What intake needs of a matched catastrophe event (read with one Core SELECT, no ORM entity)."""
+
+    id: int
+    name: str
+    contact_minutes: int
+    survey_hours: int
+
+
 @dataclass
 class Resolved:
     phone: str
@@ -184,7 +194,7 @@ class Resolved:
     district: geo.District | None
     policy_id: int | None
     policy_check: str
-    event: CatEvent | None
+    event: EventRef | None
 
 
 def _split(e: ValueError) -> tuple[str, str]:
@@ -203,38 +213,90 @@ def root_org(session: Session) -> Org:
     return org
 
 
+# The sub-branch of the district's city first, else the branch of its province; lowest id within each. One row.
+_ORG_FOR_DISTRICT = (
+    select(Org)
+    .where(
+        or_(
+            and_(Org.kind == "subbranch", Org.region_code.startswith(bindparam("city"))),
+            and_(Org.kind == "branch", Org.region_code.startswith(bindparam("province"))),
+        )
+    )
+    .order_by((Org.kind == "subbranch").desc(), Org.id)
+    .limit(1)
+)
+
+
 def org_for_district(session: Session, district: str | None) -> Org | None:
     """The sub-branch of the district's city, else the branch of its province."""
     if not district:
         return None
-    rows = session.execute(
-        select(Org, Org.region_code).where(
-            Org.region_code.startswith(district[:2]), Org.kind.in_(("subbranch", "branch"))
-        )
-    ).all()
-    city = [o for o, rc in rows if o.kind == "subbranch" and rc and rc[:4] == district[:4]]
-    if city:
-        return min(city, key=lambda o: o.id)
-    branch = [o for o, _ in rows if o.kind == "branch"]
-    return min(branch, key=lambda o: o.id) if branch else None
+    return session.scalar(_ORG_FOR_DISTRICT, {"city": district[:4], "province": district[:2]})
 
 
-def matching_event(session: Session, district: str | None, cause: str, loss_at: datetime) -> CatEvent | None:
+_EVENT_TABLE = cast(Table, CatEvent.__table__)
+_ACTIVE_EVENTS = (
+    select(
+        _EVENT_TABLE.c.id,
+        _EVENT_TABLE.c.name,
+        _EVENT_TABLE.c.peril,
+        _EVENT_TABLE.c.regions,
+        _EVENT_TABLE.c.ends_at,
+        _EVENT_TABLE.c.contact_minutes,
+        _EVENT_TABLE.c.survey_hours,
+    )
+    .where(_EVENT_TABLE.c.active.is_(True), _EVENT_TABLE.c.starts_at <= bindparam("loss_at"))
+    .order_by(_EVENT_TABLE.c.starts_at.desc())
+)
+
+
+def matching_event(session: Session, district: str | None, cause: str, loss_at: datetime) -> EventRef | None:
     """The active catastrophe whose regions, window and peril fit the report (the most recent if several)."""
     if not district:
         return None
     family = CAUSES[cause][2] if cause in CAUSES else "other"
-    events = session.scalars(
-        select(CatEvent)
-        .where(CatEvent.active.is_(True), CatEvent.starts_at <= loss_at)
-        .order_by(CatEvent.starts_at.desc())
-    )
-    for e in events:
+    for e in session.connection().execute(_ACTIVE_EVENTS, {"loss_at": loss_at}):
         if e.ends_at is not None and loss_at > e.ends_at:
             continue
         if region_matches(district, e.regions) and family in PERILS.get(e.peril, ("", "", frozenset()))[2]:
-            return e
+            return EventRef(e.id, e.name, e.contact_minutes, e.survey_hours)
     return None
+
+
+_POLICY_TABLE = cast(Table, Policy.__table__)
+
+
+def _policy_lookup(by_number: bool, by_plate: bool) -> Any:
+    """By number, else by plate in force at the loss time; a number match wins. One statement, up to two rows
+    (hit, id, org_id), ordered: the matching policy (hit 0) if any, then any policy at all (hit 1) to tell
+    "not found" from "no policy table loaded" without a second round trip."""
+    p = _POLICY_TABLE.c
+    conds = []
+    if by_number:
+        conds.append(p.policy_no == bindparam("policy_no"))
+    if by_plate:
+        conds.append(
+            and_(
+                p.plate == bindparam("plate"),
+                p.valid_from <= bindparam("loss_at"),
+                p.valid_to >= bindparam("loss_at"),
+            )
+        )
+    order = [(p.policy_no == bindparam("policy_no")).desc()] if by_number else []
+    match = select(p.id, p.org_id).where(or_(*conds)).order_by(*order).limit(1).subquery()
+    any_ = select(p.id).limit(1).subquery()
+    return (
+        select(literal_column("0").label("hit"), match.c.id, match.c.org_id)
+        .union_all(select(literal_column("1"), any_.c.id, null()))
+        .order_by("hit")
+    )
+
+
+_POLICY_LOOKUP = {
+    (True, True): _policy_lookup(True, True),
+    (True, False): _policy_lookup(True, False),
+    (False, True): _policy_lookup(False, True),
+}
 
 
 def validate_report(
@@ -324,26 +386,19 @@ def validate_report(
     policy_id: int | None = None
     policy_org: int | None = None
     if data.policy_no or plate:
-        conds = []
-        if data.policy_no:
-            conds.append(Policy.policy_no == data.policy_no)
-        if plate:
-            conds.append(
-                and_(
-                    Policy.plate == plate, Policy.valid_from <= data.loss_at, Policy.valid_to >= data.loss_at
-                )
+        first = (
+            session.connection()
+            .execute(
+                _POLICY_LOOKUP[(bool(data.policy_no), bool(plate))],
+                {"policy_no": data.policy_no, "plate": plate, "loss_at": data.loss_at},
             )
-        hit = session.execute(
-            select(Policy.id, Policy.org_id)
-            .where(or_(*conds))
-            .order_by((Policy.policy_no == (data.policy_no or "")).desc())
-            .limit(1)
-        ).first()
-        if hit is not None:
-            policy_id, policy_org = hit
-            check_ = "found"
-        elif session.execute(select(Policy.id).limit(1)).first() is None:
+            .first()
+        )
+        if first is None:
             check_ = "no_table"
+        elif first.hit == 0:
+            _, policy_id, policy_org = first
+            check_ = "found"
         else:
             check_ = "not_found"
     else:
@@ -369,15 +424,16 @@ def new_report_no(now: datetime) -> str:
     )
 
 
-def sla_for(event: CatEvent | None) -> deadlines.Sla:
+def sla_for(event: CatEvent | EventRef | None) -> deadlines.Sla:
     if event is None:
         return deadlines.NORMAL_SLA
     return deadlines.event_sla(event.contact_minutes, event.survey_hours)
 
 
-def refresh_derived(c: ClaimCase) -> None:
-    """Recompute the derived columns (deadlines under the SLA in force, fast track, priority)."""
-    sla = sla_for(c.event)
+def refresh_derived(c: ClaimCase, sla: deadlines.Sla | None = None) -> None:
+    """Recompute the derived columns (deadlines under the SLA in force, fast track, priority). `sla` is the
+    one of the case's event when the caller already has it (intake: the case is not in the session)."""
+    sla = sla if sla is not None else sla_for(c.event)
     d = deadlines.compute(
         deadlines.CaseClock(c.reported_at, c.info_collected_at, c.settled_at, c.denied_at), sla
     )
@@ -400,6 +456,12 @@ def refresh_derived(c: ClaimCase) -> None:
 
 _INSERT_EVENT = cast(Table, ClaimEvent.__table__).insert()
 _CASE_COLUMNS = [col for col in cast(Table, ClaimCase.__table__).columns if col.key != "id"]
+# Columns that are NULL when omitted from an INSERT (no client- or server-side default). Leaving the empty ones
+# out keeps the statement under psycopg's 50-parameter limit for its parsed-query cache: a 62-parameter INSERT
+# is re-parsed on every call. A few statement variants result (which optional fields a report has).
+_NULL_WHEN_OMITTED = frozenset(
+    col.key for col in _CASE_COLUMNS if col.default is None and col.server_default is None
+)
 _INSERT_CASE = cast(Table, ClaimCase.__table__).insert().returning(cast(Table, ClaimCase.__table__).c.id)
 _INSERT_IDEMPOTENCY = cast(Table, ClaimIdempotency.__table__).insert()
 
@@ -436,7 +498,6 @@ def create_report(
         rescue_needed=data.rescue_needed or data.people_at_risk > 0,
         estimated_amount=data.estimated_amount,
         event_id=r.event.id if r.event else None,
-        event=r.event,
         prepaid_amount=Decimal("0"),
         reopen_count=0,
         version=1,
@@ -445,10 +506,15 @@ def create_report(
         updated_at=now,
         contact_attempts=0,
     )
-    refresh_derived(c)
+    refresh_derived(c, sla_for(r.event))
     # one Core INSERT ... RETURNING id instead of an ORM flush (the intake hot path, bench/claims_intake.py); the
-    # returned object is not attached to the session: later changes load the row through access_claim
-    values = {col.key: getattr(c, col.key) for col in _CASE_COLUMNS}
+    # returned object is not attached to the session (its `org` is set, its `event` relationship is not: the
+    # matched event comes as an EventRef): later changes load the row through access_claim
+    values = {
+        col.key: v
+        for col in _CASE_COLUMNS
+        if (v := getattr(c, col.key)) is not None or col.key not in _NULL_WHEN_OMITTED
+    }
     c.id = session.connection().execute(_INSERT_CASE, values).scalar_one()
     # timeline and audit rows are plain appends: Core INSERTs, no second ORM flush (bench/claims_intake.py)
     rows = [
@@ -505,6 +571,12 @@ def request_hash(payload: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
+_IDEMPOTENCY_TABLE = cast(Table, ClaimIdempotency.__table__)
+_STORED_RESPONSE = select(
+    _IDEMPOTENCY_TABLE.c.request_hash, _IDEMPOTENCY_TABLE.c.status_code, _IDEMPOTENCY_TABLE.c.response
+).where(_IDEMPOTENCY_TABLE.c.caller == bindparam("caller"), _IDEMPOTENCY_TABLE.c.key == bindparam("key"))
+
+
 def intake_idempotent(
     uow: UnitOfWork,
     who: Principal,
@@ -524,9 +596,8 @@ def intake_idempotent(
     caller = caller or f"user:{who.user_id}"
     digest = request_hash(data.model_dump(mode="json"))
     s = uow.session
-    existing = s.scalar(
-        select(ClaimIdempotency).where(ClaimIdempotency.caller == caller, ClaimIdempotency.key == key)
-    )
+    params = {"caller": caller, "key": key}
+    existing = s.connection().execute(_STORED_RESPONSE, params).first()
     if existing is not None:
         return _replay(existing, digest)
     try:
@@ -539,16 +610,14 @@ def intake_idempotent(
         uow.commit()
     except IntegrityError:
         uow.rollback()
-        existing = s.scalar(
-            select(ClaimIdempotency).where(ClaimIdempotency.caller == caller, ClaimIdempotency.key == key)
-        )
+        existing = s.connection().execute(_STORED_RESPONSE, params).first()
         if existing is None:
             raise
         return _replay(existing, digest)
     return 201, body, False
 
 
-def _replay(rec: ClaimIdempotency, digest: str) -> tuple[int, dict[str, Any], bool]:
+def _replay(rec: Row[Any, Any, Any], digest: str) -> tuple[int, dict[str, Any], bool]:
     if rec.request_hash != digest:
         raise Conflict(
             "该 Idempotency-Key 已用于另一份不同的报案",
