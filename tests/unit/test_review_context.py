@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+import json
+import random
+from pathlib import Path
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from xiaobao.review import context
 from xiaobao.review.context import CLAUSE_END, negated
 
 
@@ -64,3 +71,56 @@ def test_clause_end_covers_chinese_and_ascii_punctuation() -> None:
     for ch in '，。；！？,.;!?\n：:、“”"':
         assert CLAUSE_END.match(ch), ch
     assert not CLAUSE_END.match("保")
+
+
+# -- the prefilters in `negated` are shortcuts only: same answer as the cases without them
+
+_PIECES = sorted(
+    {
+        *"不非没未无勿别绝并算谈称严禁切请谨警提防杜避打整轻所冒从犯诈假违骗虚误损风泄纠是属均都系纯可会容",
+        *"保本收益存款理财最好第一稳赚送免费退保全额停售监管赔",
+        *'，。；！？、：“”‘’「」『』"吗嘛 \n',
+        "不是",
+        "并非",
+        "严禁",
+        "不得",
+        "不能",
+        "不要",
+        "警惕",
+        "骗局",
+        "违规",
+        "均属违规",
+        "可能导致损失",
+        "不保本",
+        # every alternative of the prohibition and copula patterns, so the prefilters meet each one
+        *"严禁 禁止 不得 不准 不应 不宜 不可 不可以 不能 切勿 请勿 勿 谨防 警惕 提防 防范 杜绝 避免 打击 整治".split(),
+        *"不要 轻信 所谓 冒用 冒充 不会以 不以任何 从不 从未 绝不 不法分子 犯罪分子 诈骗分子 假借".split(),
+        *"并不是 绝不是 绝非 算不上 谈不上 称不上 不属于 不等于 不代表 没办法 无法 不敢 差不多 不断".split(),
+        "没法",
+        "难道",
+        "吗？",
+        "保本",
+        "无风险",
+        "存款",
+        "最好",
+        "第一",
+    }
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=40))
+def test_prefilters_change_no_answer(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    for start in range(len(text) + 1):
+        assert negated(text, start) == context.negated_slow(text, start), (text, start)
+
+
+def test_prefilters_change_no_answer_on_the_evaluation_set() -> None:
+    path = Path(__file__).resolve().parents[2] / "bench" / "data" / "review_eval.jsonl"
+    rng = random.Random(5)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for line in rng.sample(lines, min(400, len(lines))):
+        text = json.loads(line)["text"]
+        for start in range(len(text) + 1):
+            assert negated(text, start) == context.negated_slow(text, start), (text, start)
