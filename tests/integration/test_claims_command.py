@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -151,7 +152,9 @@ def read_stream(
         with anyio.fail_after(timeout):
             await app(scope, receive, send)
 
-    anyio.run(main)
+    # in a thread of its own: the browser tests' sync Playwright may leave an event loop running in this one
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(anyio.run, main).result()
     return out["status"], out["headers"], out["events"]
 
 
