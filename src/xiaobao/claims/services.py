@@ -29,7 +29,6 @@ from typing import Any, cast
 from sqlalchemy import Row, Table, and_, bindparam, false, literal_column, null, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from xiaobao.auth.principal import Principal
 from xiaobao.auth.roles import Perm
@@ -77,7 +76,7 @@ from xiaobao.claims.tables import (
 )
 from xiaobao.core import audit, pii
 from xiaobao.core.calendar import CN_TZ
-from xiaobao.core.db import UnitOfWork
+from xiaobao.core.db import UnitOfWork, flush_versioned
 from xiaobao.core.errors import (
     Conflict,
     FieldProblem,
@@ -728,13 +727,7 @@ def _save(
 ) -> None:
     s = uow.session
     c.updated_at = now
-    try:
-        s.flush()
-    except StaleDataError as e:
-        raise Conflict(
-            "该案件已被他人同时修改，请刷新后重试",
-            "This case was changed at the same time by someone else; reload and retry",
-        ) from e
+    flush_versioned(s, "案件", "case")
     b, a = audit.diff(before, _audit_view(c))
     audit.record(
         s,

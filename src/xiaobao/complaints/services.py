@@ -15,7 +15,6 @@ from typing import Any, cast
 from sqlalchemy import Table, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from xiaobao.auth.principal import Principal
 from xiaobao.auth.roles import Perm
@@ -42,7 +41,7 @@ from xiaobao.complaints.tables import (
 from xiaobao.complaints.taxonomy import load_taxonomy
 from xiaobao.core import audit, pii
 from xiaobao.core.calendar import WorkCalendar
-from xiaobao.core.db import UnitOfWork
+from xiaobao.core.db import UnitOfWork, flush_versioned
 from xiaobao.core.errors import (
     Conflict,
     FieldProblem,
@@ -432,13 +431,7 @@ def act(
     with s.no_autoflush:  # one UPDATE per action: the version moves by exactly one
         APPLY[action](s, c, who, req, now)
     c.updated_at = now
-    try:
-        s.flush()
-    except StaleDataError as e:
-        raise Conflict(
-            "该投诉已被他人同时修改，请刷新后重试",
-            "This complaint was changed at the same time by someone else; reload and retry",
-        ) from e
+    flush_versioned(s, "投诉", "complaint")
     b, a = audit.diff(before, _audit_view(c))
     audit.record(
         s,

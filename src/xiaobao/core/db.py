@@ -14,7 +14,10 @@ from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
+
+from xiaobao.core.errors import Conflict
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -155,3 +158,15 @@ def session_scope(factory: Callable[[], Session]) -> Iterator[Session]:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def flush_versioned(session: Session, what_zh: str, what_en: str) -> None:
+    """Flush; when a version-counted row was changed meanwhile by someone else (optimistic locking), answer
+    with a bilingual 409 naming what changed ("该投诉…" / "This complaint…")."""
+    try:
+        session.flush()
+    except StaleDataError as e:
+        raise Conflict(
+            f"该{what_zh}已被他人同时修改，请刷新后重试",
+            f"This {what_en} was changed at the same time by someone else; reload and retry",
+        ) from e

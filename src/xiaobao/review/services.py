@@ -21,7 +21,6 @@ from typing import Any, cast
 from sqlalchemy import Table, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from xiaobao.auth.principal import Principal
 from xiaobao.auth.roles import PERMISSIONS, Perm
@@ -29,7 +28,7 @@ from xiaobao.auth.services import principal_for
 from xiaobao.auth.tables import Org, User, UserRole
 from xiaobao.core import audit
 from xiaobao.core.calendar import CN_TZ, WorkCalendar
-from xiaobao.core.db import UnitOfWork
+from xiaobao.core.db import UnitOfWork, flush_versioned
 from xiaobao.core.errors import (
     Conflict,
     FieldProblem,
@@ -586,13 +585,7 @@ def _assign(s: Session, who: Principal, sub: ReviewSubmission, reviewer_id: int,
 
 
 def _flush(s: Session) -> None:
-    try:
-        s.flush()
-    except StaleDataError as e:
-        raise Conflict(
-            "该审查申请已被他人同时修改，请刷新后重试",
-            "This submission was changed at the same time by someone else; reload and retry",
-        ) from e
+    flush_versioned(s, "审查申请", "submission")
 
 
 def _version_check(sub: ReviewSubmission, version: int | None) -> None:

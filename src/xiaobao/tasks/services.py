@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
-from sqlalchemy.orm.exc import StaleDataError
 
 from xiaobao.auth.principal import Principal
 from xiaobao.auth.roles import PERMISSIONS, Perm
@@ -26,7 +25,7 @@ from xiaobao.auth.tables import Org, User, UserRole
 from xiaobao.config import Settings
 from xiaobao.core import audit, files, pii
 from xiaobao.core.calendar import CN_TZ
-from xiaobao.core.db import UnitOfWork
+from xiaobao.core.db import UnitOfWork, flush_versioned
 from xiaobao.core.errors import (
     Conflict,
     FieldProblem,
@@ -759,13 +758,7 @@ def act(
     with s.no_autoflush:
         notices = _APPLY[action](s, t, who, effective(rels, snap), req, ctx, uploads)
     t.updated_at = now
-    try:
-        s.flush()
-    except StaleDataError as e:
-        raise Conflict(
-            "该任务已被他人同时修改，请刷新后重试",
-            "This task was changed at the same time by someone else; reload and retry",
-        ) from e
+    flush_versioned(s, "任务", "task")
     b, a = audit.diff(before, _audit_view(t))
     audit.record(
         s,
@@ -1091,13 +1084,7 @@ def change_cohandlers(
     ]
     t.updated_at = now
     flag_modified(t, "updated_at")  # an UPDATE even at the same instant: the version moves on
-    try:
-        s.flush()
-    except StaleDataError as e:
-        raise Conflict(
-            "该任务已被他人同时修改，请刷新后重试",
-            "This task was changed at the same time by someone else; reload and retry",
-        ) from e
+    flush_versioned(s, "任务", "task")
     ev = add_event(
         s,
         t,
