@@ -533,6 +533,35 @@ examples:
 """
 
 
+def _save_rule(
+    request: Request,
+    uow: Any,
+    who: Principal,
+    container: Any,
+    lang: str,
+    rule_id: str | None,
+    body: str,
+    reason: str,
+) -> Response:
+    """Add a rule (rule_id None) or edit one from the YAML form; on a problem the form comes back with it."""
+    _need_rules(who)
+    try:
+        edit = library.save_edit(
+            uow.session,
+            who,
+            action="add" if rule_id is None else "edit",
+            rule_id=rule_id,
+            body=library.parse_body(body),
+            reason=reason,
+            now=container.clock.now(),
+        )
+        uow.commit()
+    except XiaobaoError as e:
+        uow.rollback()
+        return _rule_form(request, uow.session, rule_id, body, reason, _errors(e, lang), e.status_code)
+    return RedirectResponse(f"/review/rules/{edit.rule_id}", status_code=303)
+
+
 @router.get("/review/rules/new")
 def rule_new(request: Request, uow: UowDep, who: CurrentUser) -> Response:
     _need_rules(who)
@@ -549,22 +578,7 @@ def rule_create(
     body: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
 ) -> Response:
-    _need_rules(who)
-    try:
-        edit = library.save_edit(
-            uow.session,
-            who,
-            action="add",
-            rule_id=None,
-            body=library.parse_body(body),
-            reason=reason,
-            now=container.clock.now(),
-        )
-        uow.commit()
-    except XiaobaoError as e:
-        uow.rollback()
-        return _rule_form(request, uow.session, None, body, reason, _errors(e, lang), e.status_code)
-    return RedirectResponse(f"/review/rules/{edit.rule_id}", status_code=303)
+    return _save_rule(request, uow, who, container, lang, None, body, reason)
 
 
 @router.get("/review/rules/{rule_id}")
@@ -601,22 +615,7 @@ def rule_save(
     body: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
 ) -> Response:
-    _need_rules(who)
-    try:
-        library.save_edit(
-            uow.session,
-            who,
-            action="edit",
-            rule_id=rule_id,
-            body=library.parse_body(body),
-            reason=reason,
-            now=container.clock.now(),
-        )
-        uow.commit()
-    except XiaobaoError as e:
-        uow.rollback()
-        return _rule_form(request, uow.session, rule_id, body, reason, _errors(e, lang), e.status_code)
-    return RedirectResponse(f"/review/rules/{rule_id}", status_code=303)
+    return _save_rule(request, uow, who, container, lang, rule_id, body, reason)
 
 
 @router.post("/review/rules/{rule_id}/state")
